@@ -1,0 +1,10 @@
+namespace SelfForcing.Hosting;
+
+public static class Cli
+{
+    public static int Run(string[] args)
+    {
+        Console.WriteLine("selfforcing");
+        return 0;
+    }
+}

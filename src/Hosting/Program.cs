@@ -1,0 +1,1 @@
+return SelfForcing.Hosting.Cli.Run(args);
