@@ -1,0 +1,39 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Checkpoints;
+
+/// <summary>
+/// Strict copy of named tensors into a module's parameters and buffers: every key must map one to one with the
+/// right shape, or the error lists all missing, unexpected and mis-shaped keys. Values are converted to the
+/// parameter's dtype and device; each source tensor may be disposed by the caller right after.
+/// </summary>
+public static class ModuleWeights
+{
+    public static void LoadStrict(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string? what = null)
+    {
+        var targets = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in module.named_parameters()) targets[name] = p;
+        foreach (var (name, b) in module.named_buffers()) targets.TryAdd(name, b);
+
+        var missing = targets.Keys.Where(k => !weights.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = weights.Keys.Where(k => !targets.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var misShaped = weights.Where(kv => targets.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
+            .Select(kv => $"{kv.Key}: checkpoint [{string.Join(", ", kv.Value.shape)}] vs model [{string.Join(", ", targets[kv.Key].shape)}]")
+            .OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (missing.Count + unexpected.Count + misShaped.Count > 0)
+        {
+            var parts = new List<string>();
+            if (missing.Count > 0) parts.Add($"missing {missing.Count} key(s): {string.Join(", ", missing)}");
+            if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} key(s): {string.Join(", ", unexpected)}");
+            if (misShaped.Count > 0) parts.Add($"wrong shape for {misShaped.Count} key(s): {string.Join("; ", misShaped)}");
+            throw new CheckpointFormatException($"Cannot load {what ?? module.GetName()}: {string.Join(". ", parts)}");
+        }
+        using var noGrad = no_grad();
+        foreach (var (name, target) in targets)
+        {
+            using var scope = NewDisposeScope();
+            target.copy_(weights[name].to(target.dtype, target.device));
+        }
+    }
+}

@@ -1,0 +1,191 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Dit;
+
+/// <summary>
+/// One stream's attention state: per layer, the RoPE'd self-attention keys/values written chunk by chunk and
+/// the cross-attention keys/values of the prompt (computed once).
+/// <para>
+/// Global mode keeps every token at its absolute slot, exactly like the reference. Rolling mode (sink +
+/// window) keeps the same <em>set</em> of tokens as the reference's shift-left eviction, but as a ring: the sink
+/// frames at the front, then token g at slot sink + (g − sink) mod window. Attention is a sum over keys, so
+/// the slot order does not change the result, and eviction costs nothing — no per-chunk copy of the cache.
+/// In both modes the valid keys are always the prefix [0, min(written, capacity)).
+/// </para>
+/// </summary>
+public sealed class KvCache : IDisposable
+{
+    private readonly Tensor[] _k;
+    private readonly Tensor[] _v;
+    private readonly Tensor?[] _crossK;
+    private readonly Tensor?[] _crossV;
+    private long _lastCallTokens;
+
+    public int Layers { get; }
+    public long Batch { get; }
+    public long TokensPerFrame { get; }
+    public long CapacityTokens { get; }
+    public long SinkTokens { get; }
+    public bool Rolling { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>Absolute token index just past the last token written (reference <c>global_end_index</c>).</summary>
+    public long GlobalEnd { get; private set; }
+
+    /// <summary>Number of valid key slots, always a prefix of the buffers (reference <c>local_end_index</c>).</summary>
+    public long ValidTokens => Math.Min(GlobalEnd, CapacityTokens);
+
+    private KvCache(int layers, long batch, long heads, long headDim, long tokensPerFrame, long capacityTokens, long sinkTokens,
+        bool rolling, Device device, ScalarType dtype)
+    {
+        Layers = layers; Batch = batch; TokensPerFrame = tokensPerFrame; CapacityTokens = capacityTokens;
+        SinkTokens = sinkTokens; Rolling = rolling; Device = device; DType = dtype;
+        _k = new Tensor[layers];
+        _v = new Tensor[layers];
+        _crossK = new Tensor?[layers];
+        _crossV = new Tensor?[layers];
+        for (int i = 0; i < layers; i++)
+        {
+            _k[i] = zeros([batch, capacityTokens, heads, headDim], dtype, device);
+            _v[i] = zeros([batch, capacityTokens, heads, headDim], dtype, device);
+        }
+    }
+
+    /// <summary>
+    /// Allocates a cache for one stream. Global attention (<c>config.LocalAttnSize == -1</c>) holds
+    /// <paramref name="capacityFrames"/> latent frames; rolling attention holds <c>LocalAttnSize</c> frames of which
+    /// the first <c>SinkSize</c> frames are never evicted, and accepts an unbounded stream.
+    /// </summary>
+    public static KvCache Allocate(WanConfig config, long batch, int capacityFrames, long latentHeight, long latentWidth,
+        Device device, ScalarType dtype)
+    {
+        if (batch <= 0) throw new ArgumentOutOfRangeException(nameof(batch), "batch must be positive");
+        if (latentHeight % config.PatchSize[1] != 0 || latentWidth % config.PatchSize[2] != 0)
+            throw new ArgumentException($"latent {latentHeight}x{latentWidth} is not divisible by the patch size");
+        long tokensPerFrame = latentHeight / config.PatchSize[1] * (latentWidth / config.PatchSize[2]);
+        bool rolling = config.LocalAttnSize > 0;
+        int frames = rolling ? config.LocalAttnSize : capacityFrames;
+        if (frames <= 0) throw new ArgumentOutOfRangeException(nameof(capacityFrames), "cache capacity must be at least one frame");
+        return new KvCache(config.NumLayers, batch, config.NumHeads, config.HeadDim, tokensPerFrame, frames * tokensPerFrame,
+            rolling ? config.SinkSize * tokensPerFrame : 0, rolling, device, dtype);
+    }
+
+    /// <summary>Bytes held by the self- and cross-attention buffers.</summary>
+    public long AllocatedBytes
+    {
+        get
+        {
+            long total = 0;
+            foreach (var t in _k.Concat(_v).Concat(_crossK).Concat(_crossV))
+                if (t is not null) total += t.numel() * t.element_size();
+            return total;
+        }
+    }
+
+    /// <summary>
+    /// Registers a forward call over tokens [currentStart, currentStart + n). A call either starts the next
+    /// chunk (currentStart == GlobalEnd) or repeats the last one (a later denoising step, the context pass, or a
+    /// retry after a failure), which overwrites the same slots.
+    /// </summary>
+    public void BeginCall(long currentStart, long n)
+    {
+        if (n <= 0 || n % TokensPerFrame != 0 || currentStart % TokensPerFrame != 0)
+            throw new ArgumentException($"cache call must cover whole frames of {TokensPerFrame} tokens (start {currentStart}, length {n})");
+        long end = currentStart + n;
+        bool next = currentStart == GlobalEnd;
+        bool repeat = end == GlobalEnd && n == _lastCallTokens;
+        if (!next && !repeat)
+            throw new InvalidOperationException(
+                $"cache call at tokens [{currentStart}, {end}) is neither the next chunk (start {GlobalEnd}) nor a repeat of the last one");
+        if (!Rolling && end > CapacityTokens)
+            throw new InvalidOperationException(
+                $"stream exceeds the KV cache capacity of {CapacityTokens / TokensPerFrame} latent frames; " +
+                "allocate more frames or use rolling attention (local_attn_size) for long streams");
+        if (Rolling && n > CapacityTokens - SinkTokens)
+            throw new InvalidOperationException($"a call of {n} tokens does not fit the rolling window of {CapacityTokens - SinkTokens} tokens");
+        GlobalEnd = end;
+        _lastCallTokens = n;
+    }
+
+    /// <summary>Writes this call's keys/values [B, n, N, d] for one layer and returns the valid keys and values.</summary>
+    public (Tensor K, Tensor V) WriteAndRead(int layer, long currentStart, Tensor k, Tensor v)
+    {
+        long n = k.shape[1];
+        foreach (var (src, dst, len) in Segments(currentStart, n))
+        {
+            _k[layer].narrow(1, dst, len).copy_(k.narrow(1, src, len));
+            _v[layer].narrow(1, dst, len).copy_(v.narrow(1, src, len));
+        }
+        long valid = ValidTokens;
+        return (_k[layer].narrow(1, 0, valid), _v[layer].narrow(1, 0, valid));
+    }
+
+    // Where tokens [start, start+n) live: at most two contiguous runs in rolling mode (the ring may wrap).
+    private IEnumerable<(long Src, long Dst, long Len)> Segments(long start, long n)
+    {
+        long i = 0;
+        while (i < n)
+        {
+            long slot = Slot(start + i);
+            long run = Rolling && slot >= SinkTokens ? Math.Min(n - i, CapacityTokens - slot) : Math.Min(n - i, SinkTokens - slot);
+            if (!Rolling) run = n - i;
+            yield return (i, slot, run);
+            i += run;
+        }
+    }
+
+    private long Slot(long token)
+    {
+        if (!Rolling || token < SinkTokens) return token;
+        long window = CapacityTokens - SinkTokens;
+        return SinkTokens + (token - SinkTokens) % window;
+    }
+
+    public bool CrossAttentionReady(int layer) => _crossK[layer] is not null;
+
+    public (Tensor K, Tensor V) CrossAttention(int layer) =>
+        (_crossK[layer] ?? throw new InvalidOperationException($"cross-attention cache of layer {layer} is empty"), _crossV[layer]!);
+
+    public void SetCrossAttention(int layer, Tensor k, Tensor v)
+    {
+        _crossK[layer]?.Dispose();
+        _crossV[layer]?.Dispose();
+        _crossK[layer] = k.detach().clone().DetachFromDisposeScope();
+        _crossV[layer] = v.detach().clone().DetachFromDisposeScope();
+    }
+
+    /// <summary>Reference layout of one layer's self-attention keys/values: valid tokens in stream order (for tests).</summary>
+    public (Tensor K, Tensor V) OrderedSelfAttention(int layer)
+    {
+        long valid = ValidTokens;
+        if (!Rolling || GlobalEnd <= CapacityTokens)
+            return (_k[layer].narrow(1, 0, valid).clone(), _v[layer].narrow(1, 0, valid).clone());
+        long firstWindowToken = GlobalEnd - (CapacityTokens - SinkTokens);
+        var slots = new List<long>();
+        for (long t = 0; t < SinkTokens; t++) slots.Add(t);
+        for (long t = firstWindowToken; t < GlobalEnd; t++) slots.Add(Slot(t));
+        using var idx = tensor(slots.ToArray(), ScalarType.Int64, _k[layer].device);
+        return (_k[layer].index_select(1, idx), _v[layer].index_select(1, idx));
+    }
+
+    /// <summary>Forgets the stream: positions back to zero, cross-attention cleared (new prompt).</summary>
+    public void Reset()
+    {
+        GlobalEnd = 0;
+        _lastCallTokens = 0;
+        for (int i = 0; i < Layers; i++)
+        {
+            _crossK[i]?.Dispose(); _crossK[i] = null;
+            _crossV[i]?.Dispose(); _crossV[i] = null;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _k) t.Dispose();
+        foreach (var t in _v) t.Dispose();
+        Reset();
+    }
+}

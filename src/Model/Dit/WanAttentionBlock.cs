@@ -1,0 +1,59 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Dit;
+
+/// <summary>
+/// One transformer block, shared by the bidirectional and causal models. The modulation e0 is [B, G, 6, D]:
+/// G = 1 for the bidirectional model (one timestep per sample) or G = frames for the causal model (one per
+/// latent frame), and the tokens are viewed as [B, G, L/G, D] so each group gets its own shift/scale/gate rows.
+/// </summary>
+public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    public readonly WanLayerNorm norm1, norm2;
+    public readonly nn.Module<Tensor, Tensor> norm3;
+    public readonly WanSelfAttention self_attn;
+    public readonly WanT2VCrossAttention cross_attn;
+    public readonly Sequential ffn;
+    public readonly Parameter modulation;
+#pragma warning restore IDE1006
+
+    public WanAttentionBlock(WanConfig c, Device? device, ScalarType dtype) : base(nameof(WanAttentionBlock))
+    {
+        norm1 = new WanLayerNorm(c.Dim, c.Eps, false, device, dtype);
+        self_attn = new WanSelfAttention(c, device, dtype);
+        norm3 = c.CrossAttnNorm ? new WanLayerNorm(c.Dim, c.Eps, true, device, dtype) : nn.Identity();
+        cross_attn = new WanT2VCrossAttention(c, device, dtype);
+        norm2 = new WanLayerNorm(c.Dim, c.Eps, false, device, dtype);
+        ffn = nn.Sequential(
+            ("0", nn.Linear(c.Dim, c.FfnDim, true, device, dtype)),
+            ("1", nn.GELU(GELU.Approximate.tanh)),
+            ("2", nn.Linear(c.FfnDim, c.Dim, true, device, dtype)));
+        modulation = new Parameter(zeros([1, 6, c.Dim], dtype, device));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward with modulation and context");
+
+    public Tensor Forward(Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0,
+        long currentStart = 0)
+    {
+        using var scope = NewDisposeScope();
+        long b = x.shape[0], l = x.shape[1], dim = x.shape[2];
+        long groups = e0.shape[1];
+        var m = (modulation.unsqueeze(1) + e0).chunk(6, 2); // each [B, G, 1, D]
+        Tensor Grouped(Tensor t) => t.view(b, groups, l / groups, dim);
+        Tensor Flat(Tensor t) => t.view(b, l, dim);
+
+        var h = Flat(Grouped(norm1.forward(x)) * (1 + m[1]) + m[0]);
+        var y = self_attn.Forward(h, ropeCos, ropeSin, cache, layer, currentStart);
+        x = x + Flat(Grouped(y) * m[2]);
+        x = x + cross_attn.Forward(norm3.forward(x), context, cache, layer);
+        h = Flat(Grouped(norm2.forward(x)) * (1 + m[4]) + m[3]);
+        y = ffn.forward(h);
+        x = x + Flat(Grouped(y) * m[5]);
+        return x.MoveToOuterDisposeScope();
+    }
+}
