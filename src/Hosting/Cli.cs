@@ -1,10 +1,16 @@
+using System.CommandLine;
+using SelfForcing.Hosting.Commands;
+
 namespace SelfForcing.Hosting;
 
 public static class Cli
 {
     public static int Run(string[] args)
     {
-        Console.WriteLine("selfforcing");
-        return 0;
+        var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
+        {
+            BenchCommand.Create(),
+        };
+        return root.Parse(args).Invoke();
     }
 }

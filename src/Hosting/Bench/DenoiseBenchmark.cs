@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using SelfForcing.Model.Dit;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Bench;
+
+public sealed record DenoiseBenchOptions(
+    string ConfigName, int LatentHeight, int LatentWidth, int Chunks, int DenoisingSteps, string Device, ScalarType DType, int Threads);
+
+public sealed record ChunkTiming(int Chunk, double DenoiseMs, double ContextMs);
+
+public sealed record DenoiseBenchResult(
+    DenoiseBenchOptions Options, long Parameters, long TokensPerChunk, IReadOnlyList<ChunkTiming> Chunks, long KvCacheBytes, long PeakWorkingSetBytes)
+{
+    public double MedianDenoiseMs => Median(Chunks.Select(c => c.DenoiseMs));
+    public double MedianContextMs => Median(Chunks.Select(c => c.ContextMs));
+    public double TokensPerSecond => TokensPerChunk / ((MedianDenoiseMs + MedianContextMs) / 1000.0);
+
+    private static double Median(IEnumerable<double> xs)
+    {
+        var a = xs.OrderBy(x => x).ToArray();
+        return a.Length == 0 ? double.NaN : a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
+    }
+}
+
+/// <summary>
+/// Times the per-chunk work of the Self-Forcing sampler on a random-weight causal DiT: the few denoising calls
+/// of a chunk and the context pass that writes its clean K/V. The first chunk is a warm-up and not reported.
+/// </summary>
+public static class DenoiseBenchmark
+{
+    public static DenoiseBenchResult Run(DenoiseBenchOptions o, TextWriter log)
+    {
+        if (o.Threads > 0) set_num_threads(o.Threads);
+        var device = SelfForcing.Model.TorchRuntime.ParseDevice(o.Device);
+        var config = BenchPresets.ResolveDit(o.ConfigName);
+        int frames = config.NumFramePerBlock;
+        using var model = new CausalWanModel(config, device, o.DType);
+        model.InitializeRandom(seed: 0);
+        model.eval();
+        long parameters = model.parameters().Sum(p => p.numel());
+        log.WriteLine($"model {o.ConfigName}: {parameters:N0} parameters, {o.DType} on {o.Device}, latent {o.LatentHeight}x{o.LatentWidth}, " +
+                      $"{o.Chunks} chunk(s) of {frames} frames, {o.DenoisingSteps} denoising steps + 1 context pass, threads {get_num_threads()}");
+
+        using var cache = model.CreateCache(1, (o.Chunks + 1) * frames, o.LatentHeight, o.LatentWidth, device, o.DType);
+        using var context = randn([1, config.TextLen, config.TextDim], o.DType, device);
+        var timings = new List<ChunkTiming>();
+        long tokensPerChunk = frames * (o.LatentHeight / config.PatchSize[1]) * (o.LatentWidth / config.PatchSize[2]);
+        long peak = 0;
+        using var noGrad = no_grad();
+        for (int chunk = 0; chunk <= o.Chunks; chunk++)
+        {
+            using var scope = NewDisposeScope();
+            long start = chunk * tokensPerChunk;
+            var x = randn([1, config.InDim, frames, o.LatentHeight, o.LatentWidth], o.DType, device);
+            var sw = Stopwatch.StartNew();
+            for (int step = 0; step < o.DenoisingSteps; step++)
+            {
+                var t = full([1, frames], 1000.0 - 250.0 * step, ScalarType.Float32, device);
+                x = model.Forward(x, t, context, cache, start);
+            }
+            Synchronize(device, x);
+            double denoise = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            var ctxOut = model.Forward(x, zeros([1, frames], ScalarType.Float32, device), context, cache, start);
+            Synchronize(device, ctxOut);
+            double contextMs = sw.Elapsed.TotalMilliseconds;
+            peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
+            if (chunk == 0) { log.WriteLine($"  warm-up chunk: denoise {denoise:F1} ms, context {contextMs:F1} ms"); continue; }
+            timings.Add(new ChunkTiming(chunk, denoise, contextMs));
+            log.WriteLine($"  chunk {chunk}: denoise {denoise:F1} ms ({denoise / o.DenoisingSteps:F1} ms/step), context pass {contextMs:F1} ms");
+        }
+        return new DenoiseBenchResult(o, parameters, tokensPerChunk, timings, cache.AllocatedBytes, peak);
+    }
+
+    // CUDA work is asynchronous; reading one element waits for it so the stopwatch measures the compute.
+    private static void Synchronize(Device device, Tensor t)
+    {
+        if (device.type == DeviceType.CUDA) _ = t.flatten()[0].cpu().item<float>();
+    }
+}

@@ -1,0 +1,47 @@
+using System.CommandLine;
+using SelfForcing.Hosting.Bench;
+using TorchSharp;
+
+namespace SelfForcing.Hosting.Commands;
+
+/// <summary><c>selfforcing bench</c>: time per chunk for the denoise steps and the context pass, tokens/s, KV cache size.</summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string>("--config") { Description = "model shape: tiny, small (~113M), 1.3b, 14b", DefaultValueFactory = _ => "tiny" };
+        var height = new Option<int>("--latent-height") { Description = "latent height (pixels / 8); 60 for 480p", DefaultValueFactory = _ => 8 };
+        var width = new Option<int>("--latent-width") { Description = "latent width (pixels / 8); 104 for 832p", DefaultValueFactory = _ => 8 };
+        var chunks = new Option<int>("--chunks") { Description = "timed chunks (after one warm-up chunk)", DefaultValueFactory = _ => 3 };
+        var steps = new Option<int>("--steps") { Description = "denoising steps per chunk", DefaultValueFactory = _ => 4 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N", DefaultValueFactory = _ => "cpu" };
+        var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+        var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("bench", "Measure denoising speed and KV-cache memory on a random-weight model (no weights needed).")
+        {
+            config, height, width, chunks, steps, device, dtype, threads,
+        };
+        cmd.SetAction(parse =>
+        {
+            var dt = parse.GetValue(dtype)!.ToLowerInvariant() switch
+            {
+                "float32" or "fp32" => torch.ScalarType.Float32,
+                "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
+                var other => throw new ArgumentException($"--dtype '{other}' is not supported; use float32 or bfloat16"),
+            };
+            int c = parse.GetValue(chunks), s = parse.GetValue(steps), h = parse.GetValue(height), w = parse.GetValue(width);
+            if (c < 1 || c > 1000) throw new ArgumentException("--chunks must be between 1 and 1000");
+            if (s < 1 || s > 100) throw new ArgumentException("--steps must be between 1 and 100");
+            if (h < 2 || w < 2 || h > 2048 || w > 2048 || h % 2 != 0 || w % 2 != 0)
+                throw new ArgumentException("--latent-height/--latent-width must be even and between 2 and 2048");
+            var result = DenoiseBenchmark.Run(new DenoiseBenchOptions(parse.GetValue(config)!, h, w, c, s, parse.GetValue(device)!, dt,
+                parse.GetValue(threads)), Console.Out);
+            Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
+                              $"latent={h}x{w} tokens/chunk={result.TokensPerChunk} denoise_ms/chunk={result.MedianDenoiseMs:F1} " +
+                              $"context_ms/chunk={result.MedianContextMs:F1} tokens/s={result.TokensPerSecond:F1} " +
+                              $"kv_cache_bytes={result.KvCacheBytes} peak_working_set_bytes={result.PeakWorkingSetBytes}");
+            return 0;
+        });
+        return cmd;
+    }
+}
