@@ -1,3 +1,4 @@
+using SelfForcing.Model.Checkpoints;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -54,6 +55,11 @@ public sealed class T5Encoder : nn.Module<Tensor, Tensor, Tensor>
         foreach (var block in _blockArray) x = block.forward(x, mask);
         return norm.forward(x).MoveToOuterDisposeScope();
     }
+
+    /// <summary>Strict load of every tensor under <paramref name="prefix"/> in a safetensors file, one at a time.</summary>
+    public void LoadWeights(SafeTensorsFile file, string prefix = "") =>
+        LoadWeights(file.Entries.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(k => new KeyValuePair<string, Tensor>(k[prefix.Length..], file.Load(k))));
 
     /// <summary>
     /// Strict load: copies each source tensor into the parameter of the same name (converting dtype/device),
