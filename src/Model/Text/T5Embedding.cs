@@ -12,6 +12,8 @@ public sealed class T5Embedding : nn.Module<Tensor, Tensor>
     public T5Embedding(string name, long rows, long dim, Device device, ScalarType dtype) : base(name)
     {
         weight = new Parameter(empty(new[] { rows, dim }, dtype: dtype, device: device), requires_grad: false);
+        // Parameters live as long as the module, not as long as a dispose scope the module happens to be built in.
+        weight.DetachFromDisposeScope();
         RegisterComponents();
     }
 

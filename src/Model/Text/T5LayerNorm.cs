@@ -17,6 +17,8 @@ public sealed class T5LayerNorm : nn.Module<Tensor, Tensor>
     {
         _eps = eps;
         weight = new Parameter(ones(new[] { dim }, dtype: dtype, device: device), requires_grad: false);
+        // Parameters live as long as the module, not as long as a dispose scope the module happens to be built in.
+        weight.DetachFromDisposeScope();
         RegisterComponents();
     }
 

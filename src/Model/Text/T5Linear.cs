@@ -15,6 +15,8 @@ public sealed class T5Linear : nn.Module<Tensor, Tensor>
     public T5Linear(string name, long inFeatures, long outFeatures, Device device, ScalarType dtype) : base(name)
     {
         weight = new Parameter(empty(new[] { outFeatures, inFeatures }, dtype: dtype, device: device), requires_grad: false);
+        // Parameters live as long as the module, not as long as a dispose scope the module happens to be built in.
+        weight.DetachFromDisposeScope();
         RegisterComponents();
     }
 

@@ -23,7 +23,7 @@ public sealed class T5EncoderParityCheck : IParityCheck
         var config = T5EncoderConfig.FromJson(cfg) with { TextLen = (int)length };
         var dtype = golden.Get("expected.hidden_states").dtype;
 
-        var encoder = new T5Encoder(config, CPU, dtype);
+        using var encoder = new T5Encoder(config, CPU, dtype);
         encoder.LoadWeights(golden.Tensors, "weights.");
 
         golden.AssertMatches("expected.hidden_states", encoder.forward(ids, mask));
