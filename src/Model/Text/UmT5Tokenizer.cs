@@ -38,6 +38,20 @@ public sealed class UmT5Tokenizer
         return FromModel(stream, textLen, clean, padId, eosId);
     }
 
+    /// <summary>
+    /// Loads from a Hugging Face tokenizer folder (e.g. <c>Wan2.1-T2V-1.3B/google/umt5-xxl/</c>), which ships the
+    /// SentencePiece model as <c>spiece.model</c> (or <c>tokenizer.model</c>).
+    /// </summary>
+    public static UmT5Tokenizer FromDirectory(string directory, int textLen = 512, string clean = "whitespace", int padId = 0, int eosId = 1)
+    {
+        foreach (var name in new[] { "spiece.model", "tokenizer.model" })
+        {
+            var path = Path.Combine(directory, name);
+            if (File.Exists(path)) return FromModelFile(path, textLen, clean, padId, eosId);
+        }
+        throw new FileNotFoundException($"No spiece.model or tokenizer.model in '{directory}'.");
+    }
+
     public static UmT5Tokenizer FromModel(Stream model, int textLen = 512, string clean = "whitespace", int padId = 0, int eosId = 1)
     {
         // T5 has no BOS; EOS is appended here (after truncation), not by the library.
