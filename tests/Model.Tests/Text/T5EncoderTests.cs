@@ -90,3 +90,30 @@ public class T5EncoderTests
         Assert.Throws<NotSupportedException>(() => (TextTestModels.Tiny with { SharedPos = true }).Validate());
     }
 }
+
+public class T5EncoderHalfPrecisionTests
+{
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 0.1)]
+    [InlineData(ScalarType.Float16, 0.02)]
+    public void Half_precision_runs_with_fp32_softmax_and_stays_close_to_fp32(ScalarType dtype, double tolerance)
+    {
+        var config = TextTestModels.Tiny;
+        using var fp32 = new T5Encoder(config, CPU, ScalarType.Float32);
+        fp32.LoadWeights(TextTestModels.RandomWeights(config));
+        using var half = new T5Encoder(config, CPU, dtype);
+        half.LoadWeights(TextTestModels.RandomWeights(config));
+        using var scope = NewDisposeScope();
+        var ids = randint(3, 300, new long[] { 2, 12 }, generator: new Generator(5));
+        var mask = ones(2, 12, dtype: ScalarType.Int64);
+        mask[1, 4..] = zeros(8, dtype: ScalarType.Int64);
+        var a = TextEncoder.EncodeTokens(fp32, ids, mask);
+        var b = TextEncoder.EncodeTokens(half, ids, mask);
+        Assert.Equal(dtype, b.dtype);
+        Assert.False(b.isnan().any().item<bool>() || b.isinf().any().item<bool>());
+        double err = (a - b.to(ScalarType.Float32)).abs().max().item<float>();
+        double scale = a.abs().max().item<float>();
+        Assert.True(err <= tolerance * scale, $"{dtype}: max error {err} vs output scale {scale}");
+        Assert.Equal(0f, b[1, 4..].to(ScalarType.Float32).abs().max().item<float>());
+    }
+}
