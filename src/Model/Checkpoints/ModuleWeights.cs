@@ -10,25 +10,29 @@ namespace SelfForcing.Model.Checkpoints;
 /// </summary>
 public static class ModuleWeights
 {
+    /// <summary>Throws one error listing every missing, unexpected and mis-shaped key.</summary>
+    public static void CheckStrict(IReadOnlyDictionary<string, Tensor> targets, IReadOnlyDictionary<string, long[]> shapes, string what)
+    {
+        var missing = targets.Keys.Where(k => !shapes.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var unexpected = shapes.Keys.Where(k => !targets.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
+        var misShaped = shapes.Where(kv => targets.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value))
+            .Select(kv => $"{kv.Key}: checkpoint [{string.Join(", ", kv.Value)}] vs model [{string.Join(", ", targets[kv.Key].shape)}]")
+            .OrderBy(k => k, StringComparer.Ordinal).ToList();
+        if (missing.Count + unexpected.Count + misShaped.Count == 0) return;
+        var parts = new List<string>();
+        if (missing.Count > 0) parts.Add($"missing {missing.Count} key(s): {string.Join(", ", missing)}");
+        if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} key(s): {string.Join(", ", unexpected)}");
+        if (misShaped.Count > 0) parts.Add($"wrong shape for {misShaped.Count} key(s): {string.Join("; ", misShaped)}");
+        throw new CheckpointFormatException($"Cannot load {what}: {string.Join(". ", parts)}");
+    }
+
     public static void LoadStrict(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string? what = null)
     {
         var targets = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, p) in module.named_parameters()) targets[name] = p;
         foreach (var (name, b) in module.named_buffers()) targets.TryAdd(name, b);
 
-        var missing = targets.Keys.Where(k => !weights.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        var unexpected = weights.Keys.Where(k => !targets.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
-        var misShaped = weights.Where(kv => targets.TryGetValue(kv.Key, out var t) && !t.shape.SequenceEqual(kv.Value.shape))
-            .Select(kv => $"{kv.Key}: checkpoint [{string.Join(", ", kv.Value.shape)}] vs model [{string.Join(", ", targets[kv.Key].shape)}]")
-            .OrderBy(k => k, StringComparer.Ordinal).ToList();
-        if (missing.Count + unexpected.Count + misShaped.Count > 0)
-        {
-            var parts = new List<string>();
-            if (missing.Count > 0) parts.Add($"missing {missing.Count} key(s): {string.Join(", ", missing)}");
-            if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} key(s): {string.Join(", ", unexpected)}");
-            if (misShaped.Count > 0) parts.Add($"wrong shape for {misShaped.Count} key(s): {string.Join("; ", misShaped)}");
-            throw new CheckpointFormatException($"Cannot load {what ?? module.GetName()}: {string.Join(". ", parts)}");
-        }
+        CheckStrict(targets, weights.ToDictionary(kv => kv.Key, kv => kv.Value.shape), what ?? module.GetName());
         using var noGrad = no_grad();
         foreach (var (name, target) in targets)
         {
