@@ -9,6 +9,7 @@ public static class Cli
     {
         var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
         {
+            InspectCommand.Create(),
             BenchCommand.Create(),
         };
         return root.Parse(args).Invoke();

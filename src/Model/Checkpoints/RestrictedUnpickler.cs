@@ -177,6 +177,8 @@ public sealed class RestrictedUnpickler
 
     private object ResolveGlobal(string module, string name)
     {
+        // Protocol-2 pickles carry Python 2 module names; report them as Python 3 would resolve them (fix_imports).
+        module = module switch { "__builtin__" => "builtins", "copy_reg" => "copyreg", _ => module };
         var g = new Global(module, name);
         if (module == "torch" && StorageTypes.ContainsKey(name)) return g;
         if (AllowedCallables.Contains(g.FullName)) return g;

@@ -91,6 +91,8 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                             metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                     continue;
                 }
+                if (entries.ContainsKey(prop.Name) || metadata.Count > 0 && prop.Name == "__metadata__")
+                    throw new CheckpointFormatException($"{path}: tensor '{prop.Name}' appears twice in the header");
                 entries.Add(prop.Name, ParseEntry(path, prop.Name, prop.Value, dataLength));
             }
             var sorted = entries.Values.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToArray();

@@ -69,6 +69,11 @@ public sealed class TorchZipCheckpoint : IDisposable
             foreach (var storage in tensors.Select(t => t.Item2.Storage).DistinctBy(s => s.Key)) ckpt.CheckStorage(storage);
             return ckpt;
         }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or OverflowException)
+        {
+            zip.Dispose();
+            throw new CheckpointFormatException($"{path}: corrupt or truncated checkpoint ({e.Message})", e);
+        }
         catch
         {
             zip.Dispose();
