@@ -1,0 +1,68 @@
+using SelfForcing.Model.Checkpoints;
+using SelfForcing.Model.Dit;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Tests.Dit;
+
+public class WanCheckpointLoaderTests
+{
+    private const string TinyConfigJson = """
+        {"_class_name": "WanModel", "_diffusers_version": "0.30.0", "dim": 48, "eps": 1e-06, "ffn_dim": 96, "freq_dim": 16,
+         "in_dim": 16, "model_type": "t2v", "num_heads": 2, "num_layers": 2, "out_dim": 16, "text_len": 16, "text_dim": 32}
+        """;
+
+    [Fact]
+    public void Loads_a_Wan_folder_and_ema_weights_on_top()
+    {
+        var folder = Directory.CreateTempSubdirectory("sf-wan-");
+        try
+        {
+            File.WriteAllText(Path.Combine(folder.FullName, "config.json"), TinyConfigJson);
+            using var source = new CausalWanModel(WanConfig.Tiny with { TextLen = 16 });
+            source.InitializeRandom(1);
+            var weights = source.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.detach().clone());
+            SafeTensorsWriter.Write(Path.Combine(folder.FullName, "diffusion_pytorch_model.safetensors"), weights);
+
+            using var fromFolder = WanCheckpointLoader.LoadCausal(folder.FullName, null, useEma: false, CPU, ScalarType.Float32);
+            foreach (var (name, p) in fromFolder.named_parameters())
+                Assert.True(p.eq(weights[name]).all().item<bool>(), $"{name} differs after loading the folder");
+
+            Assert.Equal(48, fromFolder.Config.Dim);
+
+            // self_forcing_dmd.pt layout: generator / generator_ema / critic dicts with 'model.' keys and an int step.
+            using var ema = new CausalWanModel(WanConfig.Tiny with { TextLen = 16 });
+            ema.InitializeRandom(2);
+            var emaWeights = ema.named_parameters().ToDictionary(p => "model." + p.name, p => (object)p.parameter.detach().clone());
+            var regular = weights.ToDictionary(kv => "model." + kv.Key, kv => (object)kv.Value);
+            var pt = Path.Combine(folder.FullName, "self_forcing_dmd.pt");
+            Checkpoints.TorchZipTestWriter.Write(pt, new Dictionary<string, object> { ["generator"] = regular, ["generator_ema"] = emaWeights, ["step"] = 600 });
+
+            using var fromEma = WanCheckpointLoader.LoadCausal(folder.FullName, pt, useEma: true, CPU, ScalarType.Float32);
+            foreach (var (name, p) in fromEma.named_parameters())
+                Assert.True(p.eq((Tensor)emaWeights["model." + name]).all().item<bool>(), $"{name}: EMA weights not loaded");
+            using var fromRegular = WanCheckpointLoader.LoadCausal(folder.FullName, pt, useEma: false, CPU, ScalarType.BFloat16);
+            foreach (var (name, p) in fromRegular.named_parameters())
+            {
+                Assert.Equal(ScalarType.BFloat16, p.dtype);
+                Assert.True(p.eq(weights[name].to(ScalarType.BFloat16)).all().item<bool>(), $"{name}: generator weights not loaded");
+            }
+        }
+        finally { folder.Delete(true); }
+    }
+
+    [Fact]
+    public void Missing_generator_group_names_what_is_there()
+    {
+        var folder = Directory.CreateTempSubdirectory("sf-wan-");
+        try
+        {
+            File.WriteAllText(Path.Combine(folder.FullName, "config.json"), TinyConfigJson);
+            var ckpt = Path.Combine(folder.FullName, "sf.safetensors");
+            SafeTensorsWriter.Write(ckpt, new Dictionary<string, Tensor> { ["critic.model.head.head.bias"] = zeros(64) });
+            var ex = Assert.Throws<CheckpointFormatException>(() => WanCheckpointLoader.LoadCausal(folder.FullName, ckpt, true, CPU, ScalarType.Float32));
+            Assert.Contains("generator_ema", ex.Message);
+            Assert.Contains("critic", ex.Message);
+        }
+        finally { folder.Delete(true); }
+    }
+}
