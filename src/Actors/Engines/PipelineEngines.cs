@@ -1,0 +1,32 @@
+using SelfForcing.Model.Dit;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Actors.Engines;
+
+/// <summary>The model pieces each stage runs, each already placed on its device.</summary>
+public sealed record PipelineEngines(ITextEncodeEngine Text, IDenoiseEngine Denoise, IDecodeEngine Decode) : IDisposable
+{
+    /// <summary>
+    /// A tiny random-weight Self-Forcing stack (the real DiT, sampler and a UMT5 encoder at toy size, and the
+    /// latent preview decoder). Its videos are noise by design: it shows the whole path working without weights.
+    /// </summary>
+    public static PipelineEngines Tiny(PipelineSettings settings, long weightSeed = 0, bool rolling = true)
+    {
+        var config = WanConfig.Tiny with { LocalAttnSize = rolling ? 12 : -1, SinkSize = rolling ? 3 : 0 };
+        var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
+        var model = new CausalWanModel(config, denoiseDevice);
+        model.InitializeRandom(weightSeed, std: 0.05);
+        model.eval();
+        return new PipelineEngines(
+            new TinyTextEncodeEngine(config.TextLen, config.TextDim, Model.TorchRuntime.ParseDevice(settings.TextEncoderDevice), weightSeed),
+            new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32),
+            new LatentPreviewDecodeEngine(Model.TorchRuntime.ParseDevice(settings.DecoderDevice)));
+    }
+
+    public void Dispose()
+    {
+        Text.Dispose();
+        Denoise.Dispose();
+        Decode.Dispose();
+    }
+}

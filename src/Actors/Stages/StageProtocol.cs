@@ -1,0 +1,15 @@
+using SelfForcing.Actors.Messages;
+
+namespace SelfForcing.Actors.Stages;
+
+/// <summary>Supervisor → worker: run this job; the attempt number lets the supervisor ignore late answers.</summary>
+public sealed record WorkOrder(IStageJob Job, int Attempt);
+
+/// <summary>Worker → supervisor: the job's result.</summary>
+public sealed record WorkDone(int Attempt, IStageResult Result);
+
+/// <summary>Supervisor timer: send the current job again after a backoff.</summary>
+public sealed record ResendCurrent(int Attempt);
+
+/// <summary>Thrown inside a worker to abandon the current job without answering (it is being killed or stopped).</summary>
+public sealed class AbandonJobException() : Exception("job abandoned: the worker is being stopped");

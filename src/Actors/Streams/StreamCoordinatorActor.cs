@@ -1,0 +1,240 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Event;
+using SelfForcing.Actors.Engines;
+using SelfForcing.Actors.Messages;
+using SelfForcing.Actors.Metrics;
+using SelfForcing.Actors.Stages;
+
+namespace SelfForcing.Actors.Streams;
+
+/// <summary>
+/// Moves every stream's chunks through text-encode → denoise → decode → encode and into the stream's bounded
+/// channel. A stream has at most one job per stage at a time, so chunks stay in order and stages interleave
+/// streams fairly; at most <see cref="PipelineSettings.MaxInFlight"/> chunks wait between two stages, and a full
+/// output channel (a slow consumer) stops the stream upstream. Denoising of chunk N+1 starts as soon as chunk N
+/// is committed, independent of decoding.
+/// </summary>
+public sealed class StreamCoordinatorActor : ReceiveActor
+{
+    private sealed record ConsumerReady(string StreamId);
+
+    private readonly PipelineSettings _settings;
+    private readonly IActorRef _textStage, _cacheOwner, _decodeStage, _encodeStage;
+    private readonly IDecodeEngine _decoders;
+    private readonly bool _rolling;
+    private readonly Dictionary<string, StreamState> _streams = new();
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _nextId;
+
+    public StreamCoordinatorActor(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
+        IDecodeEngine decoders, bool rolling)
+    {
+        _settings = settings;
+        _textStage = textStage;
+        _cacheOwner = cacheOwner;
+        _decodeStage = decodeStage;
+        _encodeStage = encodeStage;
+        _decoders = decoders;
+        _rolling = rolling;
+
+        Receive<StartStream>(Start);
+        Receive<CancelStream>(c =>
+        {
+            if (_streams.TryGetValue(c.StreamId, out var s) && !s.Finished) End(s, StreamPhase.Cancelled, "cancelled by the client");
+        });
+        Receive<GetStreamStatus>(g => Sender.Tell(_streams.TryGetValue(g.StreamId, out var s)
+            ? new StreamStatus(g.StreamId, s.Phase, s.Delivered, s.Error)
+            : new StreamStatus(g.StreamId, StreamPhase.Failed, 0, "unknown stream")));
+        Receive<TextEncoded>(OnTextEncoded);
+        Receive<CacheAllocated>(a => WithLive(a.StreamId, null, s => { s.CacheReady = true; s.Phase = StreamPhase.Running; }));
+        Receive<CacheAllocationFailed>(f => WithLive(f.StreamId, null, s => End(s, StreamPhase.Failed, f.Reason)));
+        Receive<ChunkDenoised>(OnDenoised);
+        Receive<ChunkDecoded>(OnDecoded);
+        Receive<ChunkEncoded>(OnEncoded);
+        Receive<StageJobFailed>(OnStageFailed);
+        Receive<ConsumerReady>(r => WithLive(r.StreamId, null, s => s.WaitingForConsumer = false));
+    }
+
+    public static Props Props(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
+        IDecodeEngine decoders, bool rolling) =>
+        Akka.Actor.Props.Create(() => new StreamCoordinatorActor(settings, textStage, cacheOwner, decodeStage, encodeStage, decoders, rolling));
+
+    private void Start(StartStream m)
+    {
+        var r = m.Request;
+        string? problem =
+            r.Prompt is null ? "prompt is missing"
+            : r.Prompt.Length > 100_000 ? $"prompt is {r.Prompt.Length} characters; the limit is 100000"
+            : r.Chunks is < 1 or > 100_000 ? $"chunks must be between 1 and 100000 (got {r.Chunks})"
+            : r.Chunks is null && !_rolling ? "an unbounded stream needs a model configured with rolling attention (local_attn_size > 0)"
+            : r.Fps is < 1 or > 120 ? $"fps must be between 1 and 120 (got {r.Fps})"
+            : !_decoders.Decoders.Contains(r.Decoder) ? $"decoder '{r.Decoder}' is not available (have: {string.Join(", ", _decoders.Decoders)})"
+            : r.LatentHeight is < 2 or > 512 || r.LatentWidth is < 2 or > 512 || r.LatentHeight % 2 == 1 || r.LatentWidth % 2 == 1
+                ? "latent height/width must be even and between 2 and 512"
+            : r.Seed < -1 ? "seed must be >= 0, or -1 for a random seed"
+            : _streams.Values.Count(s => !s.Finished) >= _settings.MaxStreams ? $"the server is at its limit of {_settings.MaxStreams} streams"
+            : null;
+        if (problem is not null)
+        {
+            Sender.Tell(new StreamRejected(problem));
+            return;
+        }
+        string id = $"s{++_nextId}";
+        long seed = r.Seed == -1 ? Random.Shared.NextInt64(0, long.MaxValue) : r.Seed;
+        var spec = new StreamSpec(id, r.Prompt!, seed, r.LatentHeight ?? _settings.DefaultLatentHeight, r.LatentWidth ?? _settings.DefaultLatentWidth,
+            r.Chunks, r.Fps, r.Decoder);
+        var channel = Channel.CreateBounded<EncodedChunk>(new BoundedChannelOptions(_settings.MaxInFlight) { SingleWriter = true, SingleReader = false });
+        var state = new StreamState(spec, channel, r.Chunks) { DecoderState = _decoders.Initial(r.Decoder) };
+        _streams[id] = state;
+        Sender.Tell(new StreamStarted(id, seed, r.Chunks, channel.Reader));
+        _log.Info("stream {0} started: seed {1}, {2} chunk(s), decoder {3}, prompt \"{4}\"", id, seed, r.Chunks?.ToString() ?? "unbounded", r.Decoder,
+            spec.Prompt.Length > 80 ? spec.Prompt[..80] + "…" : spec.Prompt);
+        _textStage.Tell(new TextEncodeJob(id, spec.Prompt));
+    }
+
+    private void OnTextEncoded(TextEncoded t)
+    {
+        if (!_streams.TryGetValue(t.StreamId, out var s) || s.Finished)
+        {
+            t.Conditioning.Dispose();
+            return;
+        }
+        _cacheOwner.Tell(new AllocateCache(s.Spec, t.Conditioning)); // ownership passes to the cache owner
+    }
+
+    private void OnDenoised(ChunkDenoised d)
+    {
+        _cacheOwner.Tell(new CommitChunk(d.StreamId, d.Chunk));
+        if (!_streams.TryGetValue(d.StreamId, out var s) || s.Finished || !s.DenoiseBusy || d.Chunk != s.NextDenoise)
+        {
+            d.Latents.Dispose();
+            return;
+        }
+        s.DenoiseBusy = false;
+        s.NextDenoise++;
+        s.ToDecode.Enqueue((d.Chunk, d.Latents));
+        Pump(s);
+    }
+
+    private void OnDecoded(ChunkDecoded d)
+    {
+        _streams.TryGetValue(d.StreamId, out var s);
+        if (s is null || s.Finished || !s.DecodeBusy)
+        {
+            ResultDisposal.Dispose(d);
+            if (s is { Finished: true, DecodeBusy: true })
+            {
+                s.SettleDecode();
+                s.DecoderState?.Dispose();
+                s.DecoderState = null;
+            }
+            return;
+        }
+        s.SettleDecode();
+        s.DecoderState?.Dispose();
+        s.DecoderState = d.Next;
+        s.ToEncode.Enqueue((d.Chunk, d.Pixels));
+        Pump(s);
+    }
+
+    private void OnEncoded(ChunkEncoded e)
+    {
+        _streams.TryGetValue(e.StreamId, out var s);
+        if (s is null || !s.EncodeBusy) return;
+        s.SettleEncode();
+        if (s.Finished) return;
+        s.FramesEncoded += e.Output.Frames;
+        s.ToDeliver.Enqueue(e.Output);
+        Pump(s);
+    }
+
+    private void OnStageFailed(StageJobFailed f)
+    {
+        if (f.Stage == Stage.Denoise) _cacheOwner.Tell(new DenoiseSettled(f.StreamId));
+        if (!_streams.TryGetValue(f.StreamId, out var s)) return;
+        if (f.Stage == Stage.Decode) s.SettleDecode();
+        if (f.Stage == Stage.Encode) s.SettleEncode();
+        if (s.Finished) return;
+        string where = f.Chunk >= 0 ? $"chunk {f.Chunk}" : "the prompt";
+        string attempts = f.Attempts > 0 ? $" after {f.Attempts} attempt(s)" : "";
+        End(s, StreamPhase.Failed, $"{PipelineMetrics.Label(f.Stage)} failed on {where}{attempts}: {f.Reason}");
+    }
+
+    private void WithLive(string id, object? _, Action<StreamState> action)
+    {
+        if (!_streams.TryGetValue(id, out var s) || s.Finished) return;
+        action(s);
+        Pump(s);
+    }
+
+    private void Pump(StreamState s)
+    {
+        if (s.Finished) return;
+        Deliver(s); // first: room freed downstream lets the stages below start
+        if (s.Finished) return;
+        int k = _settings.MaxInFlight;
+        if (s.CacheReady && !s.DenoiseBusy && !s.AllDenoised && s.ToDecode.Count + (s.DecodeBusy ? 1 : 0) < k)
+        {
+            s.DenoiseBusy = true;
+            _cacheOwner.Tell(new DenoiseRequest(s.Spec.StreamId, s.NextDenoise));
+        }
+        if (!s.DecodeBusy && s.ToDecode.Count > 0 && s.ToEncode.Count + (s.EncodeBusy ? 1 : 0) < k)
+        {
+            var (chunk, latents) = s.ToDecode.Dequeue();
+            s.InDecode = latents;
+            _decodeStage.Tell(new DecodeJob(s.Spec, chunk, latents, s.DecoderState!));
+        }
+        if (!s.EncodeBusy && s.ToEncode.Count > 0 && s.ToDeliver.Count < k)
+        {
+            var (chunk, pixels) = s.ToEncode.Dequeue();
+            s.InEncode = pixels;
+            _encodeStage.Tell(new EncodeJob(s.Spec, chunk, s.FramesEncoded, pixels));
+        }
+        Deliver(s);
+    }
+
+    private void Deliver(StreamState s)
+    {
+        while (s.ToDeliver.Count > 0 && s.Output.Writer.TryWrite(s.ToDeliver.Peek()))
+        {
+            var chunk = s.ToDeliver.Dequeue();
+            s.Delivered++;
+            s.FramesOut += chunk.Frames;
+            PipelineMetrics.Frames.Inc(chunk.Frames);
+            if (s.FirstFrameSeconds is null)
+            {
+                s.FirstFrameSeconds = s.Clock.Elapsed.TotalSeconds;
+                PipelineMetrics.FirstFrameSeconds.Observe(s.FirstFrameSeconds.Value);
+            }
+        }
+        if (s.ToDeliver.Count > 0 && !s.WaitingForConsumer)
+        {
+            // Slow consumer: resume when the channel has room again; nothing upstream runs ahead meanwhile.
+            s.WaitingForConsumer = true;
+            var self = Self;
+            var id = s.Spec.StreamId;
+            s.Output.Writer.WaitToWriteAsync().AsTask().ContinueWith(_ => self.Tell(new ConsumerReady(id)), TaskScheduler.Default);
+        }
+        if (s.TotalChunks is int n && s.Delivered >= n) End(s, StreamPhase.Completed, null);
+    }
+
+    private void End(StreamState s, StreamPhase phase, string? error)
+    {
+        s.Phase = phase;
+        s.Error = error;
+        s.DropPending();
+        _cacheOwner.Tell(new ReleaseCache(s.Spec.StreamId));
+        switch (phase)
+        {
+            case StreamPhase.Completed: s.Output.Writer.TryComplete(); break;
+            case StreamPhase.Cancelled: s.Output.Writer.TryComplete(new OperationCanceledException($"stream {s.Spec.StreamId} was cancelled")); break;
+            default: s.Output.Writer.TryComplete(new StreamFailedException(s.Spec.StreamId, error ?? "unknown error")); break;
+        }
+        double seconds = s.Clock.Elapsed.TotalSeconds;
+        if (phase == StreamPhase.Completed && seconds > 0) PipelineMetrics.StreamFps.Set(s.FramesOut / seconds);
+        PipelineMetrics.StreamsFinished.WithLabels(phase.ToString().ToLowerInvariant()).Inc();
+        _log.Info($"stream {s.Spec.StreamId} {phase.ToString().ToLowerInvariant()}: {s.Delivered} chunk(s), {s.FramesOut} frames in {seconds:F2}s, " +
+                  $"first frames after {s.FirstFrameSeconds ?? double.NaN:F2}s" + (error is null ? "" : $" — {error}"));
+    }
+}

@@ -1,0 +1,95 @@
+using Akka.TestKit.Xunit2;
+using SelfForcing.Actors.Faults;
+using SelfForcing.Actors.Messages;
+
+namespace SelfForcing.Actors.Tests;
+
+[Trait("Category", "FaultInjection")]
+public class FaultInjectionTests() : TestKit(PipelineHocon.Default)
+{
+    private static readonly StreamRequest Request = new("a lighthouse at dusk", Seed: 7, Chunks: 4);
+
+    public static IEnumerable<object[]> StageFaults() =>
+        from stage in new[] { Stage.TextEncode, Stage.Denoise, Stage.Decode, Stage.Encode }
+        from action in new[] { FaultAction.Kill, FaultAction.PoisonPill, FaultAction.Throw }
+        select new object[] { stage, action };
+
+    [Theory]
+    [MemberData(nameof(StageFaults))]
+    public async Task Killing_a_stage_mid_chunk_leaves_the_stream_identical(Stage stage, FaultAction action)
+    {
+        var (clean, _) = PipelineFixture.Start(Sys);
+        var expected = await PipelineFixture.Run(clean, Request);
+
+        // Mid-chunk: the denoiser after its second step (cache slots already written), others after their work, before answering.
+        int chunk = stage == Stage.TextEncode ? -1 : 2;
+        int step = stage == Stage.Denoise ? 1 : 0;
+        var faults = new FaultInjector([new FaultRule(stage, action, chunk, step, Times: 2)]);
+        var (faulty, _) = PipelineFixture.Start(Sys, faults);
+        var actual = await PipelineFixture.Run(faulty, Request);
+
+        Assert.Equal(2, faults.Injected.Count);
+        PipelineFixture.AssertIdentical(expected, actual, $"{action} of {stage}");
+    }
+
+    [Fact]
+    public async Task Faults_configured_from_hocon_strike_the_context_pass()
+    {
+        var config = Akka.Configuration.ConfigurationFactory.ParseString("""
+            rules = [ { stage = denoise, chunk = 1, step = -1, action = kill, times = 1 },
+                      { stage = vae-decode, chunk = 3, action = poison-pill } ]
+            """);
+        var faults = FaultInjector.FromConfig(config);
+        var (clean, _) = PipelineFixture.Start(Sys);
+        var expected = await PipelineFixture.Run(clean, Request);
+        var (faulty, _) = PipelineFixture.Start(Sys, faults);
+        PipelineFixture.AssertIdentical(expected, await PipelineFixture.Run(faulty, Request), "hocon faults");
+        Assert.Equal(2, faults.Injected.Count);
+    }
+
+    [Fact]
+    public async Task A_chunk_that_keeps_failing_fails_only_its_stream()
+    {
+        // Each pipeline numbers its streams s1, s2, …: fail every attempt of the first stream's chunk 1.
+        var faults = new FaultInjector([new FaultRule(Stage.Denoise, FaultAction.Throw, Chunk: 1, StreamId: "s1", Times: 3)]);
+        var (p, _) = PipelineFixture.Start(Sys, faults);
+        var doomed = await p.StartAsync(Request);
+        var healthy = await p.StartAsync(Request with { Seed = 8 });
+        Assert.Equal("s1", doomed.StreamId);
+        var ex = await Assert.ThrowsAsync<StreamFailedException>(() => PipelineFixture.Collect(doomed));
+        Assert.Contains("denoise-chunk failed on chunk 1 after 3 attempt(s)", ex.Message);
+        Assert.Contains("injected fault", ex.Message);
+        Assert.Equal(4, (await PipelineFixture.Collect(healthy)).Count);
+        await AwaitAssertAsync(async () => Assert.Empty((await p.CacheStateAsync()).CommittedChunks), TimeSpan.FromSeconds(10));
+        Assert.Equal(StreamPhase.Failed, (await p.StatusAsync("s1")).Phase);
+    }
+
+    [Fact]
+    public async Task Random_faults_across_all_stages_lose_and_duplicate_nothing()
+    {
+        const int streams = 6;
+        var requests = Enumerable.Range(0, streams).Select(i => new StreamRequest($"prompt {i}", Seed: 100 + i, Chunks: 3)).ToList();
+        var (clean, _) = PipelineFixture.Start(Sys);
+        var expected = new List<List<EncodedChunk>>();
+        foreach (var r in requests) expected.Add(await PipelineFixture.Run(clean, r));
+
+        var faults = new FaultInjector([], randomSeed: 2024, probability: 0.2);
+        var (faulty, _) = PipelineFixture.Start(Sys, faults);
+        var handles = new List<StreamHandle>();
+        foreach (var r in requests) handles.Add(await faulty.StartAsync(r));
+        var actual = await Task.WhenAll(handles.Select(h => PipelineFixture.Collect(h, TimeSpan.FromSeconds(120))));
+
+        int lost = 0, duplicated = 0, mismatched = 0;
+        for (int s = 0; s < streams; s++)
+        {
+            var indices = actual[s].Select(c => c.Chunk).ToList();
+            lost += Enumerable.Range(0, 3).Count(i => !indices.Contains(i));
+            duplicated += indices.Count - indices.Distinct().Count();
+            mismatched += actual[s].Count(c => c.Chunk < 3 && !c.Rgb.AsSpan().SequenceEqual(expected[s][c.Chunk].Rgb));
+        }
+        var report = $"streams={streams} faults={faults.Injected.Count} lost={lost} duplicated={duplicated} mismatched={mismatched}";
+        Console.WriteLine(report);
+        Assert.True(faults.Injected.Count > 0, "no fault was injected: " + report);
+        Assert.True(lost == 0 && duplicated == 0 && mismatched == 0, report);
+    }
+}
