@@ -17,6 +17,9 @@ public sealed class VaeStreamDecoder : IDisposable
     private long[]? _latentShape; // [B, h, w] fixed by the first chunk of a video
     private bool _disposed;
 
+    /// <summary>Frames the web demo drops from the first chunk under <see cref="VaeFirstFramePolicy.DemoZeroCache"/> (4n − 3 = 1 + 4(n − 1)).</summary>
+    public const int DemoDiscardedLeadingFrames = 3;
+
     public VaeStreamDecoder(WanVae vae, VaeFirstFramePolicy policy = VaeFirstFramePolicy.Reference)
     {
         _vae = vae;

@@ -245,4 +245,31 @@ public class WanVaeTests
         Assert.Equal(new byte[] { 0, 255, 0, 127, 255, 191 }, v);
         Assert.Throws<ArgumentException>(() => VaeFrames.ToRgbBytes(zeros(new long[] { 1, 4, 1, 2, 2 })));
     }
+
+    [Fact]
+    public void Bfloat16_decode_runs_in_the_callers_dtype_and_stays_close_to_float32()
+    {
+        using var vae32 = TinyVae();
+        using var vae16 = new WanVae(Tiny, CPU, ScalarType.BFloat16, includeEncoder: false);
+        vae16.LoadStateDict(vae32.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter));
+        Assert.All(vae16.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+        var latents = Latents(4);
+        var reference = vae32.Decode(latents);
+        using var decoder = vae16.CreateStreamDecoder();
+        var chunked = DecodeChunks(decoder, latents, 3, 1);
+        Assert.Equal(ScalarType.Float32, chunked.dtype);
+        double err = MaxAbs(reference, chunked);
+        Assert.True(err < 0.25, $"bf16 vs fp32 max abs {err}");
+        Assert.True(err > 0, "bf16 decode must actually run in bf16");
+    }
+
+    [Fact]
+    public void Benchmark_reports_one_timing_per_chunk()
+    {
+        var result = VaeBenchmark.Run(Tiny, new VaeBenchmark.Options { LatentHeight = 2, LatentWidth = 3, Chunks = 3 });
+        Assert.Equal(3, result.Chunks.Count);
+        Assert.Equal(new long[] { 9, 12, 12 }, result.Chunks.Select(c => c.PixelFrames));
+        Assert.All(result.Chunks, c => Assert.True(c.CacheBytes > 0));
+        Assert.True(result.PeakWorkingSetBytes > 0);
+    }
 }
