@@ -272,4 +272,14 @@ public class WanVaeTests
         Assert.All(result.Chunks, c => Assert.True(c.CacheBytes > 0));
         Assert.True(result.PeakWorkingSetBytes > 0);
     }
+
+    [Fact]
+    public void Batched_decode_equals_decoding_each_video_alone()
+    {
+        using var vae = TinyVae();
+        var latents = Latents(3, batch: 2);
+        var both = vae.Decode(latents);
+        Assert.True(MaxAbs(both.narrow(0, 0, 1), vae.Decode(latents.narrow(0, 0, 1))) <= 1e-5);
+        Assert.True(MaxAbs(both.narrow(0, 1, 1), vae.Decode(latents.narrow(0, 1, 1))) <= 1e-5);
+    }
 }
