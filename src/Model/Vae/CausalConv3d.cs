@@ -1,0 +1,60 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Vae;
+
+/// <summary>
+/// Reference <c>CausalConv3d</c>: all temporal padding goes in front (2·p_t frames), none behind; cached past
+/// frames replace that many zero frames.
+/// </summary>
+public sealed class CausalConv3d : nn.Module<Tensor, Tensor>
+{
+    private readonly long[] _stride;
+    private readonly long _padT, _padH, _padW;
+#pragma warning disable IDE1006 // names mirror the state-dict keys
+    public readonly Parameter weight;
+    public readonly Parameter bias;
+#pragma warning restore IDE1006
+
+    public long InChannels { get; }
+    public long OutChannels { get; }
+
+    public CausalConv3d(long inChannels, long outChannels, (long T, long H, long W) kernel, (long T, long H, long W) padding,
+        (long T, long H, long W)? stride = null, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : base(nameof(CausalConv3d))
+    {
+        InChannels = inChannels;
+        OutChannels = outChannels;
+        _padT = padding.T; _padH = padding.H; _padW = padding.W;
+        var s = stride ?? (1, 1, 1);
+        _stride = [s.T, s.H, s.W];
+        weight = new Parameter(empty([outChannels, inChannels, kernel.T, kernel.H, kernel.W], dtype: dtype, device: device), requires_grad: false);
+        bias = new Parameter(zeros(outChannels, dtype: dtype, device: device), requires_grad: false);
+        RegisterComponents();
+    }
+
+    public CausalConv3d(long inChannels, long outChannels, long kernel, long padding, Device? device = null, ScalarType dtype = ScalarType.Float32)
+        : this(inChannels, outChannels, (kernel, kernel, kernel), (padding, padding, padding), null, device, dtype) { }
+
+    /// <summary>True when the conv looks at past frames, i.e. when a cache changes its result.</summary>
+    public bool UsesCache => _padT > 0;
+
+    public override Tensor forward(Tensor x) => Forward(x, null);
+
+    public Tensor Forward(Tensor x, Tensor? cache)
+    {
+        using var scope = NewDisposeScope();
+        long front = 2 * _padT;
+        if (cache is not null && front > 0)
+        {
+            x = cat([cache.to(x.device), x], 2);
+            front -= cache.shape[2];
+        }
+        if (front < 0)
+            throw new InvalidOperationException($"CausalConv3d: cache of {cache!.shape[2]} frames exceeds the {2 * _padT} frames of context.");
+        if (front > 0 || _padH > 0 || _padW > 0)
+            x = nn.functional.pad(x, [_padW, _padW, _padH, _padH, front, 0]);
+        return nn.functional.conv3d(x, weight, bias, strides: _stride).MoveToOuterDisposeScope();
+    }
+}
