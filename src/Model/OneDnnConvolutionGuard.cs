@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SelfForcing.Model.Vae;
+namespace SelfForcing.Model;
 
 /// <summary>
 /// Turns off libtorch's oneDNN (mkldnn) CPU convolutions for the process. Measured on this project's machines
@@ -9,7 +9,7 @@ namespace SelfForcing.Model.Vae;
 /// kernels agree with float64 to 1e-5. TorchSharp has no switch for it, so this calls
 /// <c>at::globalContext().setUserEnabledMkldnn(false)</c> directly. Set SELFFORCING_KEEP_ONEDNN=1 to skip.
 /// </summary>
-internal static class OneDnnConvolutionGuard
+public static class OneDnnConvolutionGuard
 {
     private static int _applied;
 
