@@ -21,11 +21,14 @@ public static class PipelineHocon
           device-dispatcher { type = PinnedDispatcher }
           fault-injection { }
         }
+        akka { loglevel = WARNING, stdout-loglevel = WARNING }
         """;
 
     public static Config Default { get; } = ConfigurationFactory.ParseString(DefaultText);
 
     /// <summary>Reads a HOCON file and falls back to the defaults for anything it leaves out.</summary>
     public static Config Load(string? path) =>
-        path is null ? Default : ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(Default);
+        path is null ? Default
+        : File.Exists(path) ? ConfigurationFactory.ParseString(File.ReadAllText(path)).WithFallback(Default)
+        : throw new FileNotFoundException($"configuration file not found: {path}", path);
 }

@@ -1,0 +1,42 @@
+using Akka.Configuration;
+using SelfForcing.Actors.Faults;
+
+namespace SelfForcing.Actors.Tests;
+
+public class SettingsTests
+{
+    private static string RepoFile(string relative)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SelfForcing.Actors.sln"))) dir = dir.Parent;
+        return Path.Combine(dir!.FullName, relative);
+    }
+
+    [Fact]
+    public void Reference_hocon_parses_to_the_defaults()
+    {
+        var config = PipelineHocon.Load(RepoFile("hocon/selfforcing.conf"));
+        Assert.Equal(new PipelineSettings(), PipelineSettings.FromConfig(config));
+        Assert.Empty(FaultInjector.FromConfig(config.GetConfig("selfforcing.fault-injection")).Injected);
+    }
+
+    [Theory]
+    [InlineData("selfforcing.pipeline.max-in-flight = 0", "max-in-flight")]
+    [InlineData("selfforcing.devices.denoiser = tpu", "devices.denoiser")]
+    [InlineData("selfforcing.pipeline.latent-height = 7", "latent-height")]
+    public void Invalid_settings_name_the_key(string hocon, string key)
+    {
+        var config = ConfigurationFactory.ParseString(hocon).WithFallback(PipelineHocon.Default);
+        var ex = Assert.Throws<ArgumentException>(() => PipelineSettings.FromConfig(config));
+        Assert.Contains(key, ex.Message);
+    }
+
+    [Fact]
+    public void Fault_rules_parse_from_hocon()
+    {
+        var f = FaultInjector.FromConfig(ConfigurationFactory.ParseString("rules = [ { stage = encode-to-stream, chunk = 0, action = throw } ]"));
+        Assert.Equal(FaultAction.Throw, f.Check(Messages.Stage.Encode, "s1", 0));
+        Assert.Null(f.Check(Messages.Stage.Encode, "s1", 0));
+        Assert.Throws<ArgumentException>(() => FaultInjector.FromConfig(ConfigurationFactory.ParseString("rules = [ { stage = nowhere } ]")));
+    }
+}
