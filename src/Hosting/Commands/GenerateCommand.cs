@@ -27,19 +27,20 @@ public static class GenerateCommand
         var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
         var localAttn = new Option<int>("--local-attn-size") { Description = "rolling attention window in latent frames (-1 = global)", DefaultValueFactory = _ => -1 };
         var sink = new Option<int>("--sink-size") { Description = "latent frames kept forever by rolling attention", DefaultValueFactory = _ => 0 };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
         var cmd = new Command("generate", "Generate videos from prompts through the actor pipeline and write them as mp4 files.")
         {
-            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink,
+            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, metricsPort,
         };
         cmd.SetAction((parse, ct) => RunAsync(new GenerateOptions(parse.GetValue(prompt)!, parse.GetValue(seed), parse.GetValue(outDir)!, parse.GetValue(chunks),
             parse.GetValue(fps), new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!,
-                parse.GetValue(localAttn), parse.GetValue(sink)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW)),
+                parse.GetValue(localAttn), parse.GetValue(sink)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)),
             Console.Out, Console.Error, ct));
         return cmd;
     }
 
     public sealed record GenerateOptions(string[] Prompts, long Seed, string OutDir, int Chunks, int Fps, WeightOptions Weights, string? Decoder,
-        string? ConfigPath, int? LatentHeight, int? LatentWidth);
+        string? ConfigPath, int? LatentHeight, int? LatentWidth, int? MetricsPort = null);
 
     public static async Task<int> RunAsync(GenerateOptions o, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
@@ -50,6 +51,7 @@ public static class GenerateCommand
             var settings = PipelineSettings.FromConfig(hocon);
             bool tiny = EngineFactory.IsTiny(o.Weights);
             Directory.CreateDirectory(o.OutDir);
+            using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
             using var engines = EngineFactory.Build(o.Weights, settings, stdout);
             using var system = ActorSystem.Create("selfforcing", hocon);
             var pipeline = SelfForcingPipeline.Start(system, settings, engines);
