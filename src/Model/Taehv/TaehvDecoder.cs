@@ -1,0 +1,110 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Model.Taehv;
+
+/// <summary>
+/// TAEHV's decoder (state-dict keys <c>decoder.N.*</c>). Frames are processed all at once per call (the reference's
+/// parallel mode); each MemBlock's <c>past</c> is the previous frame's input, carried across calls by
+/// <see cref="TaehvStreamDecoder"/> so that chunked decoding equals decoding the whole video.
+/// </summary>
+public sealed class TaehvDecoder : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    public readonly ModuleDict<nn.Module> decoder;
+#pragma warning restore IDE1006
+
+    private readonly nn.Module[] _layers;
+
+    public TaehvConfig Config { get; }
+    public Device Device { get; }
+    public ScalarType DType { get; }
+
+    /// <summary>Indices of the MemBlocks in <see cref="decoder"/>, in order.</summary>
+    public IReadOnlyList<int> MemBlockIndices { get; }
+
+    public TaehvDecoder(TaehvConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(TaehvDecoder))
+    {
+        Config = config.Validate();
+        Device = device ?? CPU;
+        DType = dtype;
+        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply();
+        var nf = config.NF;
+        var layers = new List<nn.Module<Tensor, Tensor>>();
+        nn.Module<Tensor, Tensor> Conv(long i, long o, bool bias = true) => nn.Conv2d(i, o, 3, padding: 1, bias: bias, device: device, dtype: dtype);
+        var memBlocks = new List<(int Index, MemBlock Block)>();
+        var all = new List<(string, nn.Module)>();
+        void Add(nn.Module m) => all.Add((all.Count.ToString(), m));
+        void Mem(long c) { var b = new MemBlock(c, device, dtype); memBlocks.Add((all.Count, b)); Add(b); }
+        Add(new TaehvClamp());
+        Add(Conv(config.LatentChannels, nf[0]));
+        Add(nn.ReLU());
+        for (int stage = 0; stage < 3; stage++)
+        {
+            for (int k = 0; k < 3; k++) Mem(nf[stage]);
+            Add(nn.Upsample(scale_factor: [config.DecoderSpaceUpscale[stage] ? 2.0 : 1.0, config.DecoderSpaceUpscale[stage] ? 2.0 : 1.0], mode: UpsampleMode.Nearest));
+            int stride = stage == 0 ? 1 : config.DecoderTimeUpscale[stage - 1] ? 2 : 1;
+            Add(new TGrow(nf[stage], stride, device, dtype));
+            Add(Conv(nf[stage], nf[stage + 1], bias: false));
+        }
+        Add(nn.ReLU());
+        Add(Conv(nf[3], config.ImageChannels));
+        decoder = nn.ModuleDict(all.ToArray());
+        _layers = all.Select(m => m.Item2).ToArray();
+        MemBlockIndices = memBlocks.Select(m => m.Index).ToArray();
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x) => throw new NotSupportedException("use Decode");
+
+    /// <summary>
+    /// Decodes latents [N, T, C, h, w] (raw, not de-normalised) to frames [N, s·T, 3, 8h, 8w] in about [0, 1],
+    /// untrimmed. <paramref name="memory"/> holds, per MemBlock, its last input frame [N, C, H, W] from the
+    /// previous call (null = start of a video); it is replaced by this call's last frames.
+    /// </summary>
+    public Tensor Decode(Tensor latents, Tensor?[] memory)
+    {
+        if (latents.dim() != 5 || latents.shape[2] != Config.LatentChannels)
+            throw new ArgumentException($"TAEHV latents must be [N, T, {Config.LatentChannels}, h, w], got [{string.Join(", ", latents.shape)}]");
+        if (memory.Length != MemBlockIndices.Count) throw new ArgumentException($"memory must have {MemBlockIndices.Count} entries");
+        long n = latents.shape[0];
+        using var scope = NewDisposeScope();
+        var x = latents.to(DType, Device).flatten(0, 1);
+        int m = 0;
+        foreach (var layer in _layers)
+        {
+            if (layer is MemBlock block)
+            {
+                long t = x.shape[0] / n;
+                var frames = x.reshape(n, t, x.shape[1], x.shape[2], x.shape[3]);
+                var first = memory[m] is { } prev ? prev.unsqueeze(1) : zeros_like(frames.narrow(1, 0, 1));
+                var past = cat([first, frames.narrow(1, 0, t - 1)], 1).reshape(x.shape);
+                memory[m]?.Dispose();
+                memory[m] = frames.select(1, t - 1).clone().DetachFromDisposeScope();
+                m++;
+                x = block.forward(x, past);
+            }
+            else
+            {
+                x = ((nn.Module<Tensor, Tensor>)layer).forward(x);
+            }
+        }
+        return x.reshape(n, -1, x.shape[1], x.shape[2], x.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Whole-video decode (reference <c>decode_video</c>): [N, s·T, 3, H, W], not trimmed.</summary>
+    public Tensor DecodeVideo(Tensor latents)
+    {
+        var memory = new Tensor?[MemBlockIndices.Count];
+        try { return Decode(latents, memory); }
+        finally { foreach (var t in memory) t?.Dispose(); }
+    }
+
+    /// <summary>Strict load of the <c>decoder.*</c> keys; <c>encoder.*</c> keys of a full taew2_1.pth are ignored.</summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> weights)
+    {
+        var own = weights.Where(kv => !kv.Key.StartsWith("encoder.", StringComparison.Ordinal)).ToDictionary(kv => kv.Key, kv => kv.Value);
+        Checkpoints.ModuleWeights.LoadStrict(this, own, "TAEHV decoder");
+    }
+}
