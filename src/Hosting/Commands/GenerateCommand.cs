@@ -21,20 +21,21 @@ public static class GenerateCommand
         var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
         var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
         var dtype = new Option<string>("--dtype") { Description = "generator dtype: bfloat16, float16, float32", DefaultValueFactory = _ => "bfloat16" };
-        var decoder = new Option<string?>("--decoder") { Description = "vae or preview (default: vae with weights, preview without)" };
+        var decoder = new Option<string?>("--decoder") { Description = "vae, taehv or preview (default: vae with weights, preview without)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
         var localAttn = new Option<int>("--local-attn-size") { Description = "rolling attention window in latent frames (-1 = global)", DefaultValueFactory = _ => -1 };
         var sink = new Option<int>("--sink-size") { Description = "latent frames kept forever by rolling attention", DefaultValueFactory = _ => 0 };
+        var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables --decoder taehv (needs --wan-dir)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
         var cmd = new Command("generate", "Generate videos from prompts through the actor pipeline and write them as mp4 files.")
         {
-            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, metricsPort,
+            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, taehv, metricsPort,
         };
         cmd.SetAction((parse, ct) => RunAsync(new GenerateOptions(parse.GetValue(prompt)!, parse.GetValue(seed), parse.GetValue(outDir)!, parse.GetValue(chunks),
             parse.GetValue(fps), new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!,
-                parse.GetValue(localAttn), parse.GetValue(sink)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)),
+                parse.GetValue(localAttn), parse.GetValue(sink), parse.GetValue(taehv)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)),
             Console.Out, Console.Error, ct));
         return cmd;
     }

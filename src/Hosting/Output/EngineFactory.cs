@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Output;
 
 /// <summary>Where the weights come from. No Wan folder = the tiny random-weight model.</summary>
-public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int LocalAttnSize, int SinkSize);
+public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int LocalAttnSize, int SinkSize, string? Taehv = null);
 
 /// <summary>Builds the stage engines: from real weights, or the labelled tiny random-weight stack.</summary>
 public static class EngineFactory
@@ -53,8 +53,18 @@ public static class EngineFactory
             try { vae.LoadStateDict(weights); }
             finally { foreach (var t in weights.Values) t.Dispose(); }
         }
-        return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype),
-            new WanVaeDecodeEngine(vae));
+        IDecodeEngine decode = new WanVaeDecodeEngine(vae);
+        if (w.Taehv is not null)
+        {
+            log.WriteLine($"Loading TAEHV from {w.Taehv} ({settings.DecoderDevice})");
+            var taehv = new Model.Taehv.TaehvDecoder(Model.Taehv.TaehvConfig.Wan21, decodeDevice);
+            using var sd = StateDict.Open(w.Taehv);
+            var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));
+            try { taehv.LoadStateDict(weights); }
+            finally { foreach (var t in weights.Values) t.Dispose(); }
+            decode = new CompositeDecodeEngine(decode, new TaehvDecodeEngine(taehv));
+        }
+        return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype), decode);
     }
 
     // Streams T5 weights one tensor at a time; the encoder copies and disposes each, so only one model copy exists.
