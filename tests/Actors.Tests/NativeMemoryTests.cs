@@ -6,6 +6,7 @@ namespace SelfForcing.Actors.Tests;
 
 /// <summary>1,000 chunks through the whole pipeline must not grow the process: every tensor is disposed on its way.</summary>
 [Trait("Category", "Slow")]
+[Collection(SerialCollection.Name)]
 public class NativeMemoryTests() : TestKit(PipelineHocon.Default)
 {
     [Fact]
