@@ -17,12 +17,17 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16", DefaultValueFactory = _ => "float32" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
+        var stage = new Option<string>("--stage") { Description = "denoise (the DiT) or decode (a decoder)", DefaultValueFactory = _ => "denoise" };
+        var decoder = new Option<string>("--decoder") { Description = "with --stage decode: vae or taehv", DefaultValueFactory = _ => "vae" };
+        var decoderSize = new Option<string>("--decoder-size") { Description = "with --stage decode: tiny, mid or real", DefaultValueFactory = _ => "tiny" };
         var cmd = new Command("bench", "Measure denoising speed and KV-cache memory on a random-weight model (no weights needed).")
         {
-            config, height, width, chunks, steps, device, dtype, threads,
+            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize,
         };
         cmd.SetAction(parse =>
         {
+          try
+          {
             var dt = parse.GetValue(dtype)!.ToLowerInvariant() switch
             {
                 "float32" or "fp32" => torch.ScalarType.Float32,
@@ -34,6 +39,12 @@ public static class BenchCommand
             if (s < 1 || s > 100) throw new ArgumentException("--steps must be between 1 and 100");
             if (h < 2 || w < 2 || h > 2048 || w > 2048 || h % 2 != 0 || w % 2 != 0)
                 throw new ArgumentException("--latent-height/--latent-width must be even and between 2 and 2048");
+            if (parse.GetValue(stage) == "decode")
+            {
+                DecodeBenchmark.Run(parse.GetValue(decoder)!, parse.GetValue(decoderSize)!, h, w, c, parse.GetValue(threads), Console.Out);
+                return 0;
+            }
+            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise or decode");
             var result = DenoiseBenchmark.Run(new DenoiseBenchOptions(parse.GetValue(config)!, h, w, c, s, parse.GetValue(device)!, dt,
                 parse.GetValue(threads)), Console.Out);
             Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
@@ -41,6 +52,12 @@ public static class BenchCommand
                               $"context_ms/chunk={result.MedianContextMs:F1} tokens/s={result.TokensPerSecond:F1} " +
                               $"kv_cache_bytes={result.KvCacheBytes} peak_working_set_bytes={result.PeakWorkingSetBytes}");
             return 0;
+          }
+          catch (ArgumentException e)
+          {
+              Console.Error.WriteLine($"error: {e.Message}");
+              return 1;
+          }
         });
         return cmd;
     }

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using SelfForcing.Model.Taehv;
+using SelfForcing.Model.Vae;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Bench;
+
+/// <summary>
+/// Streams chunks of latents through a random-weight decoder (Wan VAE or TAEHV) exactly as the decode stage does and
+/// reports time per chunk (first chunk separately: it is also the warm-up) and the process's peak working set.
+/// </summary>
+public static class DecodeBenchmark
+{
+    public static readonly IReadOnlyDictionary<string, (WanVaeConfig Vae, TaehvConfig Taehv)> Sizes = new Dictionary<string, (WanVaeConfig, TaehvConfig)>
+    {
+        ["tiny"] = (WanVaeConfig.Wan21 with { Dim = 8, DimMult = [1, 2, 2, 2], NumResBlocks = 1 }, TaehvConfig.Wan21 with { NF = [32, 16, 8, 8] }),
+        ["mid"] = (WanVaeConfig.Wan21 with { Dim = 32 }, TaehvConfig.Wan21 with { NF = [128, 64, 32, 32] }),
+        ["real"] = (WanVaeConfig.Wan21, TaehvConfig.Wan21),
+    };
+
+    public static void Run(string decoder, string size, int latentH, int latentW, int chunks, int threads, TextWriter log)
+    {
+        if (threads > 0) set_num_threads(threads);
+        if (!Sizes.TryGetValue(size, out var cfg)) throw new ArgumentException($"unknown decoder size '{size}' (tiny, mid, real)");
+        var g = new Generator(1);
+        using var noGrad = no_grad();
+        Func<Tensor, Tensor> decode;
+        IDisposable owner;
+        long parameters;
+        switch (decoder)
+        {
+            case "vae":
+            {
+                var vae = new WanVae(cfg.Vae, includeEncoder: false);
+                vae.InitializeRandom(1);
+                var stream = vae.CreateStreamDecoder();
+                decode = l => stream.DecodeChunk(l.permute(0, 2, 1, 3, 4));
+                owner = vae;
+                parameters = vae.parameters().Sum(p => p.numel());
+                break;
+            }
+            case "taehv":
+            {
+                var taehv = new TaehvDecoder(cfg.Taehv);
+                foreach (var (_, p) in taehv.named_parameters()) p.copy_(randn(p.shape, generator: g) * 0.05);
+                var stream = new TaehvStreamDecoder(taehv);
+                decode = stream.DecodeChunk;
+                owner = taehv;
+                parameters = taehv.parameters().Sum(p => p.numel());
+                break;
+            }
+            default: throw new ArgumentException($"unknown decoder '{decoder}' (vae, taehv)");
+        }
+        using (owner)
+        {
+            log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of 3 latent frames, threads {get_num_threads()}");
+            var times = new List<double>();
+            for (int c = 0; c < chunks; c++)
+            {
+                using var scope = NewDisposeScope();
+                var latents = randn([1, 3, 16, latentH, latentW], generator: g);
+                var sw = Stopwatch.StartNew();
+                var pixels = decode(latents);
+                sw.Stop();
+                times.Add(sw.Elapsed.TotalMilliseconds);
+                log.WriteLine($"  chunk {c}: {sw.Elapsed.TotalMilliseconds:F1} ms, {pixels.shape[1]} frames");
+            }
+            using var p = Process.GetCurrentProcess();
+            var steady = times.Skip(1).DefaultIfEmpty(times[0]).OrderBy(x => x).ToArray();
+            log.WriteLine($"RESULT decoder={decoder} size={size} latent={latentH}x{latentW} first_chunk_ms={times[0]:F1} " +
+                          $"steady_chunk_ms={steady[steady.Length / 2]:F1} peak_working_set_bytes={p.PeakWorkingSet64}");
+        }
+    }
+}
