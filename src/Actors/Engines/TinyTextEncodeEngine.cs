@@ -26,7 +26,10 @@ public sealed class TinyTextEncodeEngine : ITextEncodeEngine
         using var noGrad = no_grad();
         var gen = new Generator((ulong)seed + 17);
         foreach (var (_, p) in _encoder.named_parameters())
+        {
+            using var scope = NewDisposeScope();
             p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(0.1).to(p.device));
+        }
         _encoder.eval();
     }
 

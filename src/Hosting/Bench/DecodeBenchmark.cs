@@ -34,7 +34,7 @@ public static class DecodeBenchmark
                 var vae = new WanVae(cfg.Vae, includeEncoder: false);
                 vae.InitializeRandom(1);
                 var stream = vae.CreateStreamDecoder();
-                decode = l => stream.DecodeChunk(l.permute(0, 2, 1, 3, 4));
+                decode = l => stream.DecodeChunk(l.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4); // report [B, T, 3, H, W] like TAEHV
                 owner = vae;
                 parameters = vae.parameters().Sum(p => p.numel());
                 break;
@@ -42,7 +42,11 @@ public static class DecodeBenchmark
             case "taehv":
             {
                 var taehv = new TaehvDecoder(cfg.Taehv);
-                foreach (var (_, p) in taehv.named_parameters()) p.copy_(randn(p.shape, generator: g) * 0.05);
+                foreach (var (_, p) in taehv.named_parameters())
+                {
+                    using var init = NewDisposeScope();
+                    p.copy_(randn(p.shape, generator: g) * 0.05);
+                }
                 var stream = new TaehvStreamDecoder(taehv);
                 decode = stream.DecodeChunk;
                 owner = taehv;

@@ -153,6 +153,10 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         using var noGrad = no_grad();
         var gen = new Generator((ulong)seed);
         foreach (var (_, p) in named_parameters())
-            p.copy_(randn(p.shape, p.dtype, p.device, generator: gen) * std);
+        {
+            // One parameter at a time inside a scope: temporaries must not pile up to the model's size.
+            using var scope = NewDisposeScope();
+            p.copy_(randn(p.shape, ScalarType.Float32, CPU, generator: gen).mul_(std).to(p.dtype, p.device));
+        }
     }
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Reproduces benchmarks/results-*.txt: the bench verb over the configurations recorded in the README.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dotnet build src/Hosting -c Release -nologo -v q
+sf() { dotnet src/Hosting/bin/Release/net10.0/selfforcing.dll "$@"; }
+out=benchmarks/results-$(hostname)-$(date -u +%Y%m%d).txt
+{
+  echo "# $(date -u) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  sf bench --config tiny --latent-height 8 --latent-width 8 --chunks 5
+  sf bench --config small --latent-height 30 --latent-width 52 --chunks 2
+  sf bench --config 1.3b --latent-height 16 --latent-width 16 --chunks 1
+  sf bench --config tiny --latent-height 8 --latent-width 8 --chunks 5 --dtype bfloat16
+  sf bench --stage decode --decoder vae --decoder-size tiny --latent-height 8 --latent-width 8 --chunks 4
+  sf bench --stage decode --decoder taehv --decoder-size tiny --latent-height 8 --latent-width 8 --chunks 4
+  sf bench --stage decode --decoder vae --decoder-size mid --latent-height 30 --latent-width 52 --chunks 3
+  sf bench --stage decode --decoder taehv --decoder-size mid --latent-height 30 --latent-width 52 --chunks 3
+  # The real 480x832 decoders take many minutes per chunk on 2 CPU cores with oneDNN off (see README); run on a GPU:
+  # sf bench --stage decode --decoder taehv --decoder-size real --latent-height 60 --latent-width 104 --chunks 2 --device cuda
+} 2>&1 | tee "$out"
