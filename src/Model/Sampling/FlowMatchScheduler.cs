@@ -44,26 +44,18 @@ public sealed class FlowMatchScheduler
     }
 
     /// <summary>argmin_k |t_k − t| evaluated in float32, first index on ties (reference lookup).</summary>
-    public int TimestepId(float t)
-    {
-        int best = 0;
-        float bestDiff = float.PositiveInfinity;
-        for (int k = 0; k < _timesteps.Length; k++)
-        {
-            float d = Math.Abs(_timesteps[k] - t);
-            if (d < bestDiff) { bestDiff = d; best = k; }
-        }
-        return best;
-    }
+    public int TimestepId(float t) => Nearest(k => Math.Abs(_timesteps[k] - t));
 
     // The wrapper's flow/x0 conversions look the timestep up in float64.
-    private int TimestepIdFloat64(double t)
+    private int TimestepIdFloat64(double t) => Nearest(k => Math.Abs(_timesteps[k] - t));
+
+    private int Nearest(Func<int, double> distance)
     {
         int best = 0;
         double bestDiff = double.PositiveInfinity;
         for (int k = 0; k < _timesteps.Length; k++)
         {
-            double d = Math.Abs(_timesteps[k] - t);
+            double d = distance(k);
             if (d < bestDiff) { bestDiff = d; best = k; }
         }
         return best;
