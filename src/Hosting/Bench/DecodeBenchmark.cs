@@ -18,7 +18,7 @@ public static class DecodeBenchmark
         ["real"] = (WanVaeConfig.Wan21, TaehvConfig.Wan21),
     };
 
-    public static void Run(string decoder, string size, int latentH, int latentW, int chunks, int threads, TextWriter log)
+    public static void Run(string decoder, string size, int latentH, int latentW, int chunks, int threads, TextWriter log, int latentFrames = 3)
     {
         if (threads > 0) set_num_threads(threads);
         if (!Sizes.TryGetValue(size, out var cfg)) throw new ArgumentException($"unknown decoder size '{size}' (tiny, mid, real)");
@@ -57,12 +57,12 @@ public static class DecodeBenchmark
         }
         using (owner)
         {
-            log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of 3 latent frames, threads {get_num_threads()}");
+            log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of {latentFrames} latent frame(s), threads {get_num_threads()}");
             var times = new List<double>();
             for (int c = 0; c < chunks; c++)
             {
                 using var scope = NewDisposeScope();
-                var latents = randn([1, 3, 16, latentH, latentW], generator: g);
+                var latents = randn([1, latentFrames, 16, latentH, latentW], generator: g);
                 var sw = Stopwatch.StartNew();
                 var pixels = decode(latents);
                 sw.Stop();

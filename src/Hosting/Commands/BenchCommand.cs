@@ -19,10 +19,11 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
         var stage = new Option<string>("--stage") { Description = "denoise (the DiT) or decode (a decoder)", DefaultValueFactory = _ => "denoise" };
         var decoder = new Option<string>("--decoder") { Description = "with --stage decode: vae or taehv", DefaultValueFactory = _ => "vae" };
+        var latentFrames = new Option<int>("--latent-frames") { Description = "with --stage decode: latent frames per chunk", DefaultValueFactory = _ => 3 };
         var decoderSize = new Option<string>("--decoder-size") { Description = "with --stage decode: tiny, mid or real", DefaultValueFactory = _ => "tiny" };
         var cmd = new Command("bench", "Measure denoising speed and KV-cache memory on a random-weight model (no weights needed).")
         {
-            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize,
+            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize, latentFrames,
         };
         cmd.SetAction(parse =>
         {
@@ -41,7 +42,9 @@ public static class BenchCommand
                 throw new ArgumentException("--latent-height/--latent-width must be even and between 2 and 2048");
             if (parse.GetValue(stage) == "decode")
             {
-                DecodeBenchmark.Run(parse.GetValue(decoder)!, parse.GetValue(decoderSize)!, h, w, c, parse.GetValue(threads), Console.Out);
+                int lf = parse.GetValue(latentFrames);
+                if (lf < 1 || lf > 64) throw new ArgumentException("--latent-frames must be between 1 and 64");
+                DecodeBenchmark.Run(parse.GetValue(decoder)!, parse.GetValue(decoderSize)!, h, w, c, parse.GetValue(threads), Console.Out, lf);
                 return 0;
             }
             if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise or decode");
