@@ -33,14 +33,15 @@ public class PipelineTests() : TestKit(PipelineHocon.Default)
     }
 
     [Theory]
-    [InlineData(null, 3, "preview", "chunks")]
-    [InlineData("x", 0, "preview", "chunks")]
-    [InlineData("x", 3, "nope", "decoder 'nope'")]
-    public async Task Bad_requests_are_rejected_with_the_reason(string? prompt, int chunks, string decoder, string expected)
+    [InlineData(null, 3, "preview", 16, "prompt is missing")]
+    [InlineData("x", 0, "preview", 16, "chunks must be between")]
+    [InlineData("x", 3, "nope", 16, "decoder 'nope' is not available")]
+    [InlineData("x", 3, "preview", 0, "fps must be between")]
+    public async Task Bad_requests_are_rejected_with_the_reason(string? prompt, int chunks, string decoder, int fps, string expected)
     {
         var (pipeline, _) = PipelineFixture.Start(Sys);
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => pipeline.StartAsync(new StreamRequest(prompt!, 1, chunks == 3 && prompt is null ? 3 : chunks, Decoder: decoder)));
-        Assert.Contains(prompt is null ? "prompt" : expected, ex.Message);
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => pipeline.StartAsync(new StreamRequest(prompt!, 1, chunks, fps, decoder)));
+        Assert.Contains(expected, ex.Message);
         var ok = await PipelineFixture.Run(pipeline, new StreamRequest("still serving", 1, 1));
         Assert.Single(ok);
     }

@@ -47,13 +47,13 @@ public sealed class StreamCoordinatorActor : ReceiveActor
             ? new StreamStatus(g.StreamId, s.Phase, s.Delivered, s.Error)
             : new StreamStatus(g.StreamId, StreamPhase.Failed, 0, "unknown stream")));
         Receive<TextEncoded>(OnTextEncoded);
-        Receive<CacheAllocated>(a => WithLive(a.StreamId, null, s => { s.CacheReady = true; s.Phase = StreamPhase.Running; }));
-        Receive<CacheAllocationFailed>(f => WithLive(f.StreamId, null, s => End(s, StreamPhase.Failed, f.Reason)));
+        Receive<CacheAllocated>(a => WithLive(a.StreamId, s => { s.CacheReady = true; s.Phase = StreamPhase.Running; }));
+        Receive<CacheAllocationFailed>(f => WithLive(f.StreamId, s => End(s, StreamPhase.Failed, f.Reason)));
         Receive<ChunkDenoised>(OnDenoised);
         Receive<ChunkDecoded>(OnDecoded);
         Receive<ChunkEncoded>(OnEncoded);
         Receive<StageJobFailed>(OnStageFailed);
-        Receive<ConsumerReady>(r => WithLive(r.StreamId, null, s => s.WaitingForConsumer = false));
+        Receive<ConsumerReady>(r => WithLive(r.StreamId, s => s.WaitingForConsumer = false));
     }
 
     public static Props Props(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
@@ -161,7 +161,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         End(s, StreamPhase.Failed, $"{PipelineMetrics.Label(f.Stage)} failed on {where}{attempts}: {f.Reason}");
     }
 
-    private void WithLive(string id, object? _, Action<StreamState> action)
+    private void WithLive(string id, Action<StreamState> action)
     {
         if (!_streams.TryGetValue(id, out var s) || s.Finished) return;
         action(s);
