@@ -65,6 +65,15 @@ public class FaultInjectionTests() : TestKit(PipelineHocon.Default)
     }
 
     [Fact]
+    public async Task Device_out_of_memory_is_reported_as_such()
+    {
+        var faults = new FaultInjector([new FaultRule(Stage.Decode, FaultAction.OutOfMemory, Chunk: 0, Times: 3)]);
+        var (p, _) = PipelineFixture.Start(Sys, faults);
+        var ex = await Assert.ThrowsAsync<StreamFailedException>(async () => await PipelineFixture.Run(p, Request));
+        Assert.Contains("vae-decode failed on chunk 0 after 3 attempt(s): device out of memory", ex.Message);
+    }
+
+    [Fact]
     public async Task Random_faults_across_all_stages_lose_and_duplicate_nothing()
     {
         const int streams = 6;

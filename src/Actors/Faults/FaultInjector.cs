@@ -3,7 +3,8 @@ using SelfForcing.Actors.Messages;
 
 namespace SelfForcing.Actors.Faults;
 
-public enum FaultAction { Throw, Kill, PoisonPill }
+/// <summary>Throw an exception, Kill or PoisonPill the worker, or throw what a device out-of-memory looks like.</summary>
+public enum FaultAction { Throw, Kill, PoisonPill, OutOfMemory }
 
 /// <summary>Strike <paramref name="Stage"/> at a chunk (any when null) and, for the denoiser, after a step (any when null).</summary>
 public sealed record FaultRule(Stage Stage, FaultAction Action, int? Chunk = null, int? Step = null, int Times = 1, string? StreamId = null);
@@ -107,6 +108,7 @@ public sealed class FaultInjector
         "throw" => FaultAction.Throw,
         "kill" => FaultAction.Kill,
         "poison-pill" or "poisonpill" or "stop" => FaultAction.PoisonPill,
-        _ => throw new ArgumentException($"unknown fault action '{s}' (throw, kill, poison-pill)"),
+        "out-of-memory" or "oom" => FaultAction.OutOfMemory,
+        _ => throw new ArgumentException($"unknown fault action '{s}' (throw, kill, poison-pill, out-of-memory)"),
     };
 }

@@ -59,6 +59,8 @@ public abstract class StageWorker : ReceiveActor
         {
             case FaultAction.Throw:
                 throw new InjectedFaultException($"injected fault in {Stage} (stream {job.StreamId}, chunk {job.Chunk}, step {step})");
+            case FaultAction.OutOfMemory:
+                throw new InjectedFaultException($"CUDA out of memory (injected in {Stage}, stream {job.StreamId}, chunk {job.Chunk})");
             case FaultAction.Kill:
                 Self.Tell(Kill.Instance);
                 throw new AbandonJobException();
