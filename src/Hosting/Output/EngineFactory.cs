@@ -71,6 +71,6 @@ public static class EngineFactory
     private static IEnumerable<KeyValuePair<string, Tensor>> Stream(string path)
     {
         using var sd = StateDict.Open(path);
-        foreach (var k in sd.Keys) yield return new(k, sd.Load(k));
+        foreach (var kv in sd.Tensors()) yield return kv;
     }
 }

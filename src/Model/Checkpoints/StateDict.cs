@@ -116,6 +116,15 @@ public sealed class StateDict : IDisposable
     }
 
     /// <summary>
+    /// Every tensor in key order, read one at a time as it is enumerated; the consumer disposes each (so loading a
+    /// model from it never holds more than one tensor beyond the model).
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> Tensors()
+    {
+        foreach (var k in Keys) yield return new(k, Load(k));
+    }
+
+    /// <summary>
     /// Tensors whose names start with <paramref name="prefix"/>, with the prefix removed. Throws, listing the
     /// top-level groups, when nothing matches.
     /// </summary>
