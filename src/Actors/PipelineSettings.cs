@@ -18,6 +18,12 @@ public sealed record PipelineSettings
     public int DefaultLatentWidth { get; init; } = 104;
     public int MaxStreams { get; init; } = 64;
     public string WorkerDispatcher { get; init; } = "selfforcing.device-dispatcher";
+    /// <summary>Latent frames rolling attention keeps forever (the sink) for unbounded and long streams.</summary>
+    public int RollingSinkFrames { get; init; } = 3;
+    /// <summary>Most recent latent frames rolling attention keeps besides the sink.</summary>
+    public int RollingWindowFrames { get; init; } = 12;
+
+    public Engines.RollingAttention LongStreamAttention => new(RollingSinkFrames, RollingWindowFrames);
 
     public static PipelineSettings FromConfig(Config root)
     {
@@ -35,6 +41,8 @@ public sealed record PipelineSettings
             DefaultLatentHeight = c.GetInt("pipeline.latent-height", d.DefaultLatentHeight),
             DefaultLatentWidth = c.GetInt("pipeline.latent-width", d.DefaultLatentWidth),
             MaxStreams = c.GetInt("pipeline.max-streams", d.MaxStreams),
+            RollingSinkFrames = c.GetInt("rolling.sink-frames", d.RollingSinkFrames),
+            RollingWindowFrames = c.GetInt("rolling.window-frames", d.RollingWindowFrames),
         }.Validate();
     }
 
@@ -47,6 +55,8 @@ public sealed record PipelineSettings
         if (DefaultLatentHeight < 2 || DefaultLatentWidth < 2 || DefaultLatentHeight % 2 != 0 || DefaultLatentWidth % 2 != 0)
             errors.Add("latent-height/latent-width must be even and >= 2");
         if (MaxStreams < 1) errors.Add("max-streams must be >= 1");
+        if (RollingSinkFrames < 0) errors.Add($"rolling.sink-frames must be >= 0 (got {RollingSinkFrames})");
+        if (RollingWindowFrames < 1) errors.Add($"rolling.window-frames must be >= 1 (got {RollingWindowFrames})");
         foreach (var (k, v) in new[] { ("text-encoder", TextEncoderDevice), ("denoiser", DenoiserDevice), ("decoder", DecoderDevice) })
             if (v != "cpu" && !v.StartsWith("cuda", StringComparison.Ordinal)) errors.Add($"devices.{k} '{v}' must be cpu or cuda[:N]");
         if (errors.Count > 0) throw new ArgumentException("Invalid selfforcing settings: " + string.Join("; ", errors));

@@ -60,14 +60,35 @@ public sealed class SelfForcingPipeline
     /// <summary>Starts a stream; throws <see cref="ArgumentException"/> with the reason when the request is rejected.</summary>
     public async Task<StreamHandle> StartAsync(StreamRequest request, TimeSpan? timeout = null)
     {
+        var (handle, rejected) = await TryStartAsync(request, timeout);
+        return handle ?? throw new ArgumentException(rejected!.Reason);
+    }
+
+    /// <summary>Starts a stream, or says why not (with the field at fault, and whether only capacity stood in the way).</summary>
+    public async Task<(StreamHandle? Handle, StreamRejected? Rejected)> TryStartAsync(StreamRequest request, TimeSpan? timeout = null)
+    {
         var reply = await Coordinator.Ask<object>(new StartStream(request), timeout ?? TimeSpan.FromSeconds(30));
         return reply switch
         {
-            StreamStarted s => new StreamHandle(s.StreamId, s.Seed, s.TotalChunks, s.Output, Coordinator),
-            StreamRejected r => throw new ArgumentException(r.Reason),
+            StreamStarted s => (new StreamHandle(s.StreamId, s.Seed, s.TotalChunks, s.Output, Coordinator), null),
+            StreamRejected r => (null, r),
             _ => throw new InvalidOperationException($"unexpected reply {reply}"),
         };
     }
+
+    /// <summary>Switches a running stream's prompt at its next chunk boundary: the first chunk under the new prompt, or why not.</summary>
+    public async Task<(int? FromChunk, StreamRejected? Rejected)> TrySwitchPromptAsync(string streamId, string prompt, TimeSpan? timeout = null)
+    {
+        var reply = await Coordinator.Ask<object>(new SwitchPrompt(streamId, prompt), timeout ?? TimeSpan.FromSeconds(30));
+        return reply switch
+        {
+            PromptSwitched p => (p.FromChunk, null),
+            StreamRejected r => (null, r),
+            _ => throw new InvalidOperationException($"unexpected reply {reply}"),
+        };
+    }
+
+    public void Cancel(string streamId) => Coordinator.Tell(new CancelStream(streamId));
 
     public Task<CacheState> CacheStateAsync() => CacheOwner.Ask<CacheState>(new GetCacheState(), TimeSpan.FromSeconds(30));
 

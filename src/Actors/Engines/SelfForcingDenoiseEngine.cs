@@ -4,6 +4,13 @@ using static TorchSharp.torch;
 
 namespace SelfForcing.Actors.Engines;
 
+/// <summary>Rolling (sink + window) attention for streams longer than the global cache: frames kept forever, then the most recent ones.</summary>
+public sealed record RollingAttention(int SinkFrames, int WindowFrames)
+{
+    /// <summary>The reference's <c>local_attn_size</c>: every frame attended, sink included.</summary>
+    public int LocalAttnSize => SinkFrames + WindowFrames;
+}
+
 /// <summary>The real generator: <see cref="CausalWanModel"/> + <see cref="SelfForcingSampler"/>, noise seeded per (stream seed, chunk, step).</summary>
 public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
 {
@@ -11,28 +18,44 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
     private readonly SelfForcingSampler _sampler;
     private readonly ScalarType _dtype;
     private readonly int _maxFrames;
+    private readonly RollingAttention? _longStreams;
 
     public Device Device { get; }
     public int FramesPerChunk => _sampler.Settings.NumFramePerBlock;
-    public bool Rolling => _model.Config.LocalAttnSize > 0;
+    public bool Rolling => _model.Config.LocalAttnSize > 0 || _longStreams is not null;
 
     /// <param name="maxFrames">Global-attention cache capacity in latent frames (21 in the reference).</param>
-    public SelfForcingDenoiseEngine(CausalWanModel model, Device device, ScalarType dtype, SamplerSettings? settings = null, int maxFrames = 21)
+    /// <param name="longStreams">
+    /// With a global-attention model: the rolling cache given to unbounded streams and to streams longer than
+    /// <paramref name="maxFrames"/>; streams that fit keep the reference's global attention. Null: such streams are refused.
+    /// </param>
+    public SelfForcingDenoiseEngine(CausalWanModel model, Device device, ScalarType dtype, SamplerSettings? settings = null, int maxFrames = 21,
+        RollingAttention? longStreams = null)
     {
         _model = model;
         _sampler = new SelfForcingSampler(model, (settings ?? SamplerSettings.Default) with { NumFramePerBlock = model.Config.NumFramePerBlock });
         Device = device;
         _dtype = dtype;
         _maxFrames = maxFrames;
+        if (longStreams is not null)
+            (model.Config with { LocalAttnSize = longStreams.LocalAttnSize, SinkSize = longStreams.SinkFrames }).Validate();
+        _longStreams = longStreams;
     }
 
     public KvCache CreateCache(StreamSpec spec)
     {
         int frames = spec.Chunks is int n ? n * FramesPerChunk : _maxFrames;
-        if (!Rolling && spec.Chunks is null)
-            throw new ArgumentException("an unbounded stream needs rolling attention (local_attn_size > 0)");
-        if (!Rolling && frames > _maxFrames)
-            throw new ArgumentException($"{frames} latent frames exceed the {_maxFrames}-frame global cache; use rolling attention for long streams");
+        bool modelRolls = _model.Config.LocalAttnSize > 0;
+        bool fits = spec.Chunks is not null && frames <= _maxFrames;
+        if (!modelRolls && !fits)
+        {
+            if (_longStreams is null)
+                throw new ArgumentException(spec.Chunks is null
+                    ? "an unbounded stream needs rolling attention (local_attn_size > 0)"
+                    : $"{frames} latent frames exceed the {_maxFrames}-frame global cache; use rolling attention for long streams");
+            var rolling = _model.Config with { LocalAttnSize = _longStreams.LocalAttnSize, SinkSize = _longStreams.SinkFrames };
+            return KvCache.Allocate(rolling, 1, rolling.LocalAttnSize, spec.LatentHeight, spec.LatentWidth, Device, _dtype);
+        }
         return _model.CreateCache(1, Math.Max(frames, FramesPerChunk), spec.LatentHeight, spec.LatentWidth, Device, _dtype);
     }
 

@@ -21,13 +21,14 @@ public interface IStageResult
     int Chunk { get; }
 }
 
-public sealed record TextEncodeJob(string StreamId, string Prompt) : IStageJob
+/// <param name="FromChunk">0 for the stream's first prompt; for a prompt switch, the first chunk it applies to.</param>
+public sealed record TextEncodeJob(string StreamId, string Prompt, int FromChunk = 0) : IStageJob
 {
     public Stage Stage => Stage.TextEncode;
     public int Chunk => -1;
 }
 
-public sealed record TextEncoded(string StreamId, Tensor Conditioning) : IStageResult
+public sealed record TextEncoded(string StreamId, Tensor Conditioning, int FromChunk = 0) : IStageResult
 {
     public int Chunk => -1;
 }
@@ -42,7 +43,7 @@ public sealed record DenoiseJob(StreamSpec Spec, int Chunk, KvCache Cache, Tenso
 }
 
 /// <summary>The chunk's x0 latents [1, F, C, h, w]; its context pass has already written the cache.</summary>
-public sealed record ChunkDenoised(string StreamId, int Chunk, Tensor Latents) : IStageResult;
+public sealed record ChunkDenoised(string StreamId, int Chunk, Tensor Latents, double Seconds = 0) : IStageResult;
 
 public sealed record DecodeJob(StreamSpec Spec, int Chunk, Tensor Latents, IDecoderState State) : IStageJob
 {
@@ -50,7 +51,7 @@ public sealed record DecodeJob(StreamSpec Spec, int Chunk, Tensor Latents, IDeco
     public string StreamId => Spec.StreamId;
 }
 
-public sealed record ChunkDecoded(string StreamId, int Chunk, Tensor Pixels, IDecoderState Next) : IStageResult;
+public sealed record ChunkDecoded(string StreamId, int Chunk, Tensor Pixels, IDecoderState Next, double Seconds = 0) : IStageResult;
 
 public sealed record EncodeJob(StreamSpec Spec, int Chunk, int FirstFrame, Tensor Pixels) : IStageJob
 {
@@ -58,7 +59,7 @@ public sealed record EncodeJob(StreamSpec Spec, int Chunk, int FirstFrame, Tenso
     public string StreamId => Spec.StreamId;
 }
 
-public sealed record ChunkEncoded(string StreamId, int Chunk, EncodedChunk Output) : IStageResult;
+public sealed record ChunkEncoded(string StreamId, int Chunk, EncodedChunk Output, double Seconds = 0) : IStageResult;
 
 /// <summary>A job that failed its stage <c>Attempts</c> times; fails only its stream.</summary>
 public sealed record StageJobFailed(Stage Stage, string StreamId, int Chunk, int Attempts, string Reason, bool OutOfMemory) : IStageResult;

@@ -18,14 +18,18 @@ public sealed class CacheOwnerActor : ReceiveActor
     {
         public StreamSpec Spec { get; } = spec;
         public KvCache Cache { get; } = cache;
-        public Tensor Conditioning { get; } = conditioning;
+        public Tensor Conditioning { get; set; } = conditioning;
         public int Committed { get; set; }
         public bool Lent { get; set; }
+        /// <summary>A switched prompt's conditioning, waiting for the first chunk it applies to.</summary>
+        public (int FromChunk, Tensor Conditioning)? Switch { get; set; }
 
         public void Dispose()
         {
             Cache.Dispose();
             Conditioning.Dispose();
+            Switch?.Conditioning.Dispose();
+            Switch = null;
         }
     }
 
@@ -47,6 +51,7 @@ public sealed class CacheOwnerActor : ReceiveActor
             if (_streams.TryGetValue(c.StreamId, out var e) && c.Chunk == e.Committed) e.Committed++;
         });
         Receive<DenoiseSettled>(s => Settle(s.StreamId));
+        Receive<SwitchConditioning>(Switch);
         Receive<ReleaseCache>(r =>
         {
             if (!_streams.Remove(r.StreamId, out var e)) return;
@@ -67,10 +72,7 @@ public sealed class CacheOwnerActor : ReceiveActor
             if (_streams.ContainsKey(a.Spec.StreamId)) throw new InvalidOperationException("stream already has a cache");
             var cache = _engine.CreateCache(a.Spec);
             // The message hands over the tensor; keep it, or a copy on the denoiser's device.
-            bool same = a.Conditioning.device_type == _engine.Device.type && (a.Conditioning.device_type == DeviceType.CPU || a.Conditioning.device_index == _engine.Device.index);
-            var conditioning = same ? a.Conditioning : a.Conditioning.to(_engine.Device).DetachFromDisposeScope();
-            if (!ReferenceEquals(conditioning, a.Conditioning)) a.Conditioning.Dispose();
-            _streams[a.Spec.StreamId] = new Entry(a.Spec, cache, conditioning);
+            _streams[a.Spec.StreamId] = new Entry(a.Spec, cache, OnDevice(a.Conditioning));
             Sender.Tell(new CacheAllocated(a.Spec.StreamId));
         }
         catch (Exception e)
@@ -79,6 +81,26 @@ public sealed class CacheOwnerActor : ReceiveActor
             string reason = StageSupervisor.IsOutOfMemory(e) ? $"device out of memory allocating the KV cache: {e.Message}" : e.Message;
             Sender.Tell(new CacheAllocationFailed(a.Spec.StreamId, reason));
         }
+    }
+
+    private void Switch(SwitchConditioning m)
+    {
+        if (!_streams.TryGetValue(m.StreamId, out var e))
+        {
+            m.Conditioning.Dispose();
+            return;
+        }
+        e.Switch?.Conditioning.Dispose();
+        e.Switch = (m.FromChunk, OnDevice(m.Conditioning));
+    }
+
+    private Tensor OnDevice(Tensor t)
+    {
+        bool same = t.device_type == _engine.Device.type && (t.device_type == DeviceType.CPU || t.device_index == _engine.Device.index);
+        if (same) return t;
+        var moved = t.to(_engine.Device).DetachFromDisposeScope();
+        t.Dispose();
+        return moved;
     }
 
     private void Lend(DenoiseRequest r)
@@ -92,6 +114,14 @@ public sealed class CacheOwnerActor : ReceiveActor
         {
             Sender.Tell(new StageJobFailed(Stage.Denoise, r.StreamId, r.Chunk, 0, $"chunk {r.Chunk} requested but {e.Committed} chunks are committed", false));
             return;
+        }
+        if (e.Switch is { } sw && r.Chunk >= sw.FromChunk)
+        {
+            // The chunk boundary of a prompt switch: new text keys/values, same self-attention history.
+            e.Conditioning.Dispose();
+            e.Conditioning = sw.Conditioning;
+            e.Switch = null;
+            e.Cache.ClearCrossAttention();
         }
         e.Lent = true;
         _denoiseStage.Tell(new DenoiseJob(e.Spec, r.Chunk, e.Cache, e.Conditioning), Sender);
@@ -113,3 +143,6 @@ public sealed class CacheOwnerActor : ReceiveActor
 
 /// <summary>The denoise stage gave up on a stream's chunk: its cache is no longer in use.</summary>
 public sealed record DenoiseSettled(string StreamId);
+
+/// <summary>A new prompt's conditioning for chunks from <paramref name="FromChunk"/> on; ownership of the tensor passes to the cache owner.</summary>
+public sealed record SwitchConditioning(string StreamId, int FromChunk, Tensor Conditioning);

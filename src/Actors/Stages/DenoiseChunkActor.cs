@@ -23,9 +23,10 @@ public sealed class DenoiseChunkActor : StageWorker
     protected override IStageResult Process(IStageJob job, Action<int> checkpoint)
     {
         var j = (DenoiseJob)job;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var x0 = _engine.DenoiseChunk(j.Cache, j.Spec, j.Chunk, j.Conditioning, checkpoint);
         _engine.CommitChunk(j.Cache, j.Chunk, x0, j.Conditioning);
         checkpoint(-1); // after the context pass, before answering
-        return new ChunkDenoised(j.StreamId, j.Chunk, x0.DetachFromDisposeScope());
+        return new ChunkDenoised(j.StreamId, j.Chunk, x0.DetachFromDisposeScope(), clock.Elapsed.TotalSeconds);
     }
 }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using SelfForcing.Actors.Video;
 using SelfForcing.Actors.Faults;
 using SelfForcing.Actors.Messages;
 using SelfForcing.Actors.Metrics;
@@ -7,7 +8,11 @@ using static TorchSharp.torch;
 
 namespace SelfForcing.Actors.Stages;
 
-/// <summary>Turns a chunk's pixels [1, T, 3, H, W] in [−1, 1] into RGB24 frames, the wire format of a stream.</summary>
+/// <summary>
+/// Turns a chunk's pixels [1, T, 3, H, W] in [−1, 1] into what its stream publishes: RGB24 frames, an fMP4
+/// fragment (plus the init segment with chunk 0), or one JPEG per frame. The encoding of a chunk depends only on
+/// the job, so a restarted worker re-encodes the same chunk to the same bytes.
+/// </summary>
 public sealed class StreamEncodeActor : StageWorker
 {
     public StreamEncodeActor(FaultInjector faults, StageTimeline? timeline) : base(Stage.Encode, faults, timeline) { }
@@ -27,10 +32,20 @@ public sealed class StreamEncodeActor : StageWorker
     protected override IStageResult Process(IStageJob job, Action<int> checkpoint)
     {
         var j = (EncodeJob)job;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var rgb = ToRgb24(j.Pixels);
         checkpoint(0);
         var shape = j.Pixels.shape; // [1, T, 3, H, W]
-        return new ChunkEncoded(j.StreamId, j.Chunk,
-            new EncodedChunk(j.StreamId, j.Chunk, j.FirstFrame, (int)shape[1], (int)shape[4], (int)shape[3], j.Spec.Fps, rgb));
+        int frames = (int)shape[1], width = (int)shape[4], height = (int)shape[3];
+        IReadOnlyList<StreamPayload> payloads = j.Spec.Format switch
+        {
+            StreamFormat.Fmp4 => FragmentedMp4ChunkEncoder.Encode(rgb, frames, width, height, j.Spec.Fps, j.Chunk, j.FirstFrame),
+            StreamFormat.Jpeg => JpegChunkEncoder.Encode(rgb, frames, width, height, j.FirstFrame),
+            _ => [],
+        };
+        checkpoint(1); // encoded, not yet answered
+        var output = new EncodedChunk(j.StreamId, j.Chunk, j.FirstFrame, frames, width, height, j.Spec.Fps,
+            j.Spec.Format == StreamFormat.Rgb24 ? rgb : []) { Payloads = payloads };
+        return new ChunkEncoded(j.StreamId, j.Chunk, output, clock.Elapsed.TotalSeconds);
     }
 }

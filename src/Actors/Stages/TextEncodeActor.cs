@@ -21,6 +21,6 @@ public sealed class TextEncodeActor : StageWorker
         var j = (TextEncodeJob)job;
         var conditioning = _engine.Encode(j.Prompt).DetachFromDisposeScope();
         checkpoint(0);
-        return new TextEncoded(j.StreamId, conditioning);
+        return new TextEncoded(j.StreamId, conditioning, j.FromChunk);
     }
 }

@@ -20,6 +20,7 @@ public sealed class VaeDecodeActor : StageWorker
     protected override IStageResult Process(IStageJob job, Action<int> checkpoint)
     {
         var j = (DecodeJob)job;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var (pixels, next) = _engine.Decode(j.Spec.Decoder, j.State, j.Latents);
         pixels.DetachFromDisposeScope();
         try
@@ -32,6 +33,6 @@ public sealed class VaeDecodeActor : StageWorker
             next.Dispose();
             throw;
         }
-        return new ChunkDecoded(j.StreamId, j.Chunk, pixels, next);
+        return new ChunkDecoded(j.StreamId, j.Chunk, pixels, next, clock.Elapsed.TotalSeconds);
     }
 }

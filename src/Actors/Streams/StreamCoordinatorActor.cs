@@ -25,7 +25,6 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     private readonly bool _rolling;
     private readonly Dictionary<string, StreamState> _streams = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private long _nextId;
 
     public StreamCoordinatorActor(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
         IDecodeEngine decoders, bool rolling)
@@ -39,6 +38,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         _rolling = rolling;
 
         Receive<StartStream>(Start);
+        Receive<SwitchPrompt>(OnSwitchPrompt);
         Receive<CancelStream>(c =>
         {
             if (_streams.TryGetValue(c.StreamId, out var s) && !s.Finished) End(s, StreamPhase.Cancelled, "cancelled by the client");
@@ -63,27 +63,31 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     private void Start(StartStream m)
     {
         var r = m.Request;
-        string? problem =
-            r.Prompt is null ? "prompt is missing"
-            : r.Prompt.Length > 100_000 ? $"prompt is {r.Prompt.Length} characters; the limit is 100000"
-            : r.Chunks is < 1 or > 100_000 ? $"chunks must be between 1 and 100000 (got {r.Chunks})"
-            : r.Chunks is null && !_rolling ? "an unbounded stream needs a model configured with rolling attention (local_attn_size > 0)"
-            : r.Fps is < 1 or > 120 ? $"fps must be between 1 and 120 (got {r.Fps})"
-            : !_decoders.Decoders.Contains(r.Decoder) ? $"decoder '{r.Decoder}' is not available (have: {string.Join(", ", _decoders.Decoders)})"
+        (string? problem, string? field) =
+            r.Prompt is null ? ("prompt is missing", "prompt")
+            : PromptProblem(r.Prompt) is string p ? (p, "prompt")
+            : r.Chunks is < 1 or > 100_000 ? ($"chunks must be between 1 and 100000 (got {r.Chunks})", "chunks")
+            : r.Chunks is null && !_rolling ? ("an unbounded stream needs a model configured with rolling attention (local_attn_size > 0)", "chunks")
+            : !(r.Fps >= 1 && r.Fps <= 120) ? ($"fps must be between 1 and 120 (got {r.Fps})", "fps")
+            : !_decoders.Decoders.Contains(r.Decoder) ? ($"decoder '{r.Decoder}' is not available (have: {string.Join(", ", _decoders.Decoders)})", "decoder")
             : r.LatentHeight is < 2 or > 512 || r.LatentWidth is < 2 or > 512 || r.LatentHeight % 2 == 1 || r.LatentWidth % 2 == 1
-                ? "latent height/width must be even and between 2 and 512"
-            : r.Seed < -1 ? "seed must be >= 0, or -1 for a random seed"
-            : _streams.Values.Count(s => !s.Finished) >= _settings.MaxStreams ? $"the server is at its limit of {_settings.MaxStreams} streams"
-            : null;
+                ? ("latent height/width must be even and between 2 and 512", "latent_height")
+            : r.Seed < -1 ? ("seed must be >= 0, or -1 for a random seed", "seed")
+            : ((string?)null, (string?)null);
         if (problem is not null)
         {
-            Sender.Tell(new StreamRejected(problem));
+            Sender.Tell(new StreamRejected(problem, field));
             return;
         }
-        string id = $"s{++_nextId}";
+        if (_streams.Values.Count(s => !s.Finished) >= _settings.MaxStreams)
+        {
+            Sender.Tell(new StreamRejected($"at capacity: the server runs its limit of {_settings.MaxStreams} streams", null, AtCapacity: true));
+            return;
+        }
+        string id = NewStreamId();
         long seed = r.Seed == -1 ? Random.Shared.NextInt64(0, long.MaxValue) : r.Seed;
         var spec = new StreamSpec(id, r.Prompt!, seed, r.LatentHeight ?? _settings.DefaultLatentHeight, r.LatentWidth ?? _settings.DefaultLatentWidth,
-            r.Chunks, r.Fps, r.Decoder);
+            r.Chunks, r.Fps, r.Decoder, r.Format);
         var channel = Channel.CreateBounded<EncodedChunk>(new BoundedChannelOptions(_settings.MaxInFlight) { SingleWriter = true, SingleReader = false });
         var state = new StreamState(spec, channel, r.Chunks) { DecoderState = _decoders.Initial(r.Decoder) };
         _streams[id] = state;
@@ -93,11 +97,58 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         _textStage.Tell(new TextEncodeJob(id, spec.Prompt));
     }
 
+    /// <summary>
+    /// Stream ids are random, not a counter: published subjects and JetStream message ids outlive this process, and
+    /// a reused id would replay (or be de-duplicated against) an earlier run's messages.
+    /// </summary>
+    private static string NewStreamId() => "s" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
+
+    private static string? PromptProblem(string prompt) =>
+        prompt.Length > 100_000 ? $"prompt is {prompt.Length} characters; the limit is 100000"
+        : string.IsNullOrWhiteSpace(prompt) ? "prompt is empty"
+        : null;
+
+    private void OnSwitchPrompt(SwitchPrompt m)
+    {
+        if (!_streams.TryGetValue(m.StreamId, out var s))
+        {
+            Sender.Tell(new StreamRejected($"unknown stream '{m.StreamId}'", "stream"));
+            return;
+        }
+        // The first chunk not yet handed to the denoiser; chunk 0 always keeps the stream's first prompt.
+        int from = Math.Max(1, s.NextDenoise + (s.DenoiseBusy ? 1 : 0));
+        string? problem =
+            s.Finished ? $"stream '{m.StreamId}' has ended ({s.Phase.ToString().ToLowerInvariant()})"
+            : m.Prompt is null ? "prompt is missing"
+            : PromptProblem(m.Prompt) is string p ? p
+            : s.PendingSwitch is int pending ? $"a prompt switch from chunk {pending} is still being prepared; try again"
+            : s.TotalChunks is int n && from >= n ? $"stream '{m.StreamId}' has no chunk left to switch (all {n} are generated or under way)"
+            : null;
+        if (problem is not null)
+        {
+            Sender.Tell(new StreamRejected(problem, s.Finished ? "stream" : problem.StartsWith("a prompt switch", StringComparison.Ordinal) || problem.Contains("no chunk left") ? "stream" : "prompt"));
+            return;
+        }
+        s.PendingSwitch = from;
+        s.Prompts.Add((from, m.Prompt!));
+        _textStage.Tell(new TextEncodeJob(s.Spec.StreamId, m.Prompt!, from));
+        Sender.Tell(new PromptSwitched(s.Spec.StreamId, from));
+        _log.Info("stream {0}: prompt switch from chunk {1}", s.Spec.StreamId, from);
+    }
+
     private void OnTextEncoded(TextEncoded t)
     {
         if (!_streams.TryGetValue(t.StreamId, out var s) || s.Finished)
         {
             t.Conditioning.Dispose();
+            return;
+        }
+        if (t.FromChunk > 0)
+        {
+            // Sent before any DenoiseRequest for that chunk, so the cache owner applies it first (same sender, same receiver: in order).
+            _cacheOwner.Tell(new SwitchConditioning(s.Spec.StreamId, t.FromChunk, t.Conditioning));
+            if (s.PendingSwitch == t.FromChunk) s.PendingSwitch = null;
+            Pump(s);
             return;
         }
         _cacheOwner.Tell(new AllocateCache(s.Spec, t.Conditioning)); // ownership passes to the cache owner
@@ -113,6 +164,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         }
         s.DenoiseBusy = false;
         s.NextDenoise++;
+        s.DenoiseSeconds[d.Chunk] = d.Seconds;
         s.ToDecode.Enqueue((d.Chunk, d.Latents));
         Pump(s);
     }
@@ -134,6 +186,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         s.SettleDecode();
         s.DecoderState?.Dispose();
         s.DecoderState = d.Next;
+        s.DecodeSeconds[d.Chunk] = d.Seconds;
         s.ToEncode.Enqueue((d.Chunk, d.Pixels));
         Pump(s);
     }
@@ -145,7 +198,9 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         s.SettleEncode();
         if (s.Finished) return;
         s.FramesEncoded += e.Output.Frames;
-        s.ToDeliver.Enqueue(e.Output);
+        s.DenoiseSeconds.Remove(e.Chunk, out double denoise);
+        s.DecodeSeconds.Remove(e.Chunk, out double decode);
+        s.ToDeliver.Enqueue(e.Output with { Timings = new ChunkTimings(denoise, decode, e.Seconds), Prompt = s.PromptFor(e.Chunk) });
         Pump(s);
     }
 
@@ -174,7 +229,8 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         Deliver(s); // first: room freed downstream lets the stages below start
         if (s.Finished) return;
         int k = _settings.MaxInFlight;
-        if (s.CacheReady && !s.DenoiseBusy && !s.AllDenoised && s.ToDecode.Count + (s.DecodeBusy ? 1 : 0) < k)
+        bool switchPending = s.PendingSwitch is int from && s.NextDenoise >= from;
+        if (s.CacheReady && !s.DenoiseBusy && !s.AllDenoised && !switchPending && s.ToDecode.Count + (s.DecodeBusy ? 1 : 0) < k)
         {
             s.DenoiseBusy = true;
             _cacheOwner.Tell(new DenoiseRequest(s.Spec.StreamId, s.NextDenoise));

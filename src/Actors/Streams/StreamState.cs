@@ -35,6 +35,15 @@ internal sealed class StreamState(StreamSpec spec, Channel<EncodedChunk> output,
     public int Delivered { get; set; }
     public bool WaitingForConsumer { get; set; }
 
+    /// <summary>Prompt switches in order: (first chunk, prompt); chunk 0's entry is the stream's first prompt.</summary>
+    public List<(int FromChunk, string Prompt)> Prompts { get; } = [(0, spec.Prompt)];
+    /// <summary>The first chunk of a switch whose text is still being encoded: no chunk from here on may start denoising.</summary>
+    public int? PendingSwitch { get; set; }
+    public Dictionary<int, double> DenoiseSeconds { get; } = new();
+    public Dictionary<int, double> DecodeSeconds { get; } = new();
+
+    public string PromptFor(int chunk) => Prompts.Last(p => p.FromChunk <= chunk).Prompt;
+
     public bool Finished => Phase is StreamPhase.Completed or StreamPhase.Cancelled or StreamPhase.Failed;
     public bool AllDenoised => TotalChunks is int n && NextDenoise >= n;
 

@@ -64,7 +64,7 @@ public static class EngineFactory
             finally { foreach (var t in weights.Values) t.Dispose(); }
             decode = new CompositeDecodeEngine(decode, new TaehvDecodeEngine(taehv));
         }
-        return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype), decode);
+        return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype, longStreams: settings.LongStreamAttention), decode);
     }
 
     // Streams T5 weights one tensor at a time; the encoder copies and disposes each, so only one model copy exists.

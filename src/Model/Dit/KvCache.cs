@@ -175,6 +175,16 @@ public sealed class KvCache : IDisposable
     {
         GlobalEnd = 0;
         _lastCallTokens = 0;
+        ClearCrossAttention();
+    }
+
+    /// <summary>
+    /// Drops the prompt's cross-attention keys/values but keeps every self-attention key: the next call rebuilds
+    /// them from its (new) text context while attending to the frames already generated, so motion continues
+    /// under a switched prompt.
+    /// </summary>
+    public void ClearCrossAttention()
+    {
         for (int i = 0; i < Layers; i++)
         {
             _crossK[i]?.Dispose(); _crossK[i] = null;
