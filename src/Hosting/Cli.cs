@@ -10,6 +10,7 @@ public static class Cli
         var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
         {
             GenerateCommand.Create(),
+            ServeCommand.Create(),
             InspectCommand.Create(),
             BenchCommand.Create(),
         };

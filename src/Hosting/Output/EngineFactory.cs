@@ -23,7 +23,7 @@ public static class EngineFactory
         {
             if (w.Checkpoint is not null) throw new ArgumentException("--checkpoint needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
-            return PipelineEngines.Tiny(settings);
+            return PipelineEngines.Tiny(settings, rolling: false);
         }
         if (!Directory.Exists(w.WanDir)) throw new DirectoryNotFoundException($"--wan-dir '{w.WanDir}' does not exist");
         var dtype = w.DType.ToLowerInvariant() switch

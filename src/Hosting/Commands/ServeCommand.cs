@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using SelfForcing.Actors;
+using SelfForcing.Hosting.Output;
+using SelfForcing.Hosting.Serving;
+
+namespace SelfForcing.Hosting.Commands;
+
+/// <summary><c>selfforcing serve</c>: the engine behind a NATS request/reply API, publishing live streams.</summary>
+public static class ServeCommand
+{
+    public sealed record ServeOptions(string? NatsUrl, string? ConfigPath, string? SubjectPrefix, WeightOptions Weights, string? Decoder,
+        int? LatentHeight, int? LatentWidth, int? MetricsPort);
+
+    public static Command Create()
+    {
+        var nats = new Option<string?>("--nats") { Description = "NATS server URL (default nats://127.0.0.1:4222, or selfforcing.serve.nats-url)" };
+        var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline, serve); see hocon/selfforcing.conf" };
+        var prefix = new Option<string?>("--subject-prefix") { Description = "first token of every subject (default selfforcing)" };
+        var wanDir = new Option<string?>("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder; omit for the tiny random model" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
+        var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
+        var dtype = new Option<string>("--dtype") { Description = "generator dtype: bfloat16, float16, float32", DefaultValueFactory = _ => "bfloat16" };
+        var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables decoder taehv (needs --wan-dir)" };
+        var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, preview without)" };
+        var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
+        var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny model)" };
+        var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
+        var cmd = new Command("serve", "Serve live text-to-video streams over NATS (request/reply API on <prefix>.api.*, video on <prefix>.streams.<id>.video).")
+        {
+            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort,
+        };
+        cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
+            new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, -1, 0, parse.GetValue(taehv)),
+            parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)), Console.Out, Console.Error, ct));
+        return cmd;
+    }
+
+    /// <summary>Runs until <paramref name="ct"/> fires, SIGINT or SIGTERM; then cancels every stream and exits 0.</summary>
+    public static async Task<int> RunAsync(ServeOptions o, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Both signals mean "stop cleanly": cancel the streams, publish their closing events, free the caches.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        ServeHost? host = null;
+        try
+        {
+            var hocon = PipelineHocon.Load(o.ConfigPath);
+            var settings = ServeSettings.FromConfig(hocon);
+            settings = (settings with
+            {
+                NatsUrl = o.NatsUrl ?? settings.NatsUrl,
+                SubjectPrefix = o.SubjectPrefix ?? settings.SubjectPrefix,
+            }).Validate();
+            var pipelineSettings = PipelineSettings.FromConfig(hocon);
+            bool tiny = EngineFactory.IsTiny(o.Weights);
+            using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
+            var engines = EngineFactory.Build(o.Weights, pipelineSettings, stdout);
+            host = await ServeHost.StartAsync(hocon, settings, engines, o.Decoder ?? (tiny ? "preview" : "vae"),
+                o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
+            stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
+            stdout.Flush();
+            try { await Task.Delay(Timeout.Infinite, stop.Token); }
+            catch (OperationCanceledException) { }
+            stdout.WriteLine("stopping: cancelling streams");
+            await host.StopAsync();
+            stdout.WriteLine("stopped");
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException
+                                     or Model.Checkpoints.CheckpointFormatException or OperationCanceledException)
+        {
+            if (host is not null) await host.StopAsync();
+            stderr.WriteLine($"error: {e.Message.ReplaceLineEndings(" ")}");
+            return 1;
+        }
+    }
+}

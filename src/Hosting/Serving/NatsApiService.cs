@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using NATS.Client.Core;
+using SelfForcing.Actors;
+using SelfForcing.Actors.Messages;
+
+namespace SelfForcing.Hosting.Serving;
+
+/// <summary>
+/// The request/reply API on <c>&lt;prefix&gt;.api.*</c> (start, cancel, prompt, list) over one NATS connection, and one
+/// <see cref="StreamPublisher"/> per started stream. Every request is answered — with an <c>error</c> and the field
+/// at fault when it cannot be served — and a bad request never affects another client.
+/// </summary>
+public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, SelfForcingPipeline pipeline, ServeSettings settings,
+    IReadOnlyCollection<string> decoders, string defaultDecoder, int? latentHeight, int? latentWidth, TextWriter log)
+{
+    private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
+    private readonly ConcurrentDictionary<string, (ServedStream Stream, StreamPublisher Publisher)> _streams = new();
+    private readonly CancellationTokenSource _shutdown = new();
+
+    public ApiSubjects Subjects { get; } = new(settings.SubjectPrefix);
+
+    public IReadOnlyCollection<ServedStream> Streams => _streams.Values.Select(v => v.Stream).ToList();
+
+    /// <summary>Serves requests until <paramref name="ct"/> fires.</summary>
+    public async Task RunAsync(TaskCompletionSource ready, CancellationToken ct)
+    {
+        await using var sub = await nats.SubscribeCoreAsync(Subjects.Api, serializer: Raw, cancellationToken: ct);
+        ready.TrySetResult();
+        try
+        {
+            await foreach (var msg in sub.Msgs.ReadAllAsync(ct))
+                _ = Task.Run(() => Answer(msg), CancellationToken.None); // a slow request never holds up the others
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
+    }
+
+    private async Task Answer(NatsMsg<byte[]> msg)
+    {
+        bool msgpack = msg.Headers is { } h && h.TryGetValue("Content-Type", out var type) && type.ToString().StartsWith(ApiCodec.MsgPack, StringComparison.OrdinalIgnoreCase);
+        JsonObject reply;
+        try
+        {
+            var body = ApiCodec.ParseObject(msg.Data ?? [], msgpack);
+            string verb = msg.Subject[(msg.Subject.LastIndexOf('.') + 1)..];
+            reply = verb switch
+            {
+                "start" => await Start(body),
+                "cancel" => Cancel(body),
+                "prompt" => await Prompt(body),
+                "list" => List(body),
+                _ => throw new ApiError($"unknown API subject '{msg.Subject}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
+            };
+        }
+        catch (ApiError e) { reply = ApiCodec.Error(e.Message, e.Field); }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException)
+        {
+            reply = ApiCodec.Error("the engine did not answer in time; try again", null);
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"api: {msg.Subject} failed: {e.GetType().Name}: {e.Message}");
+            reply = ApiCodec.Error($"internal error: {e.Message}", null);
+        }
+        if (msg.ReplyTo is null) return; // a publish without a reply subject: nobody to answer
+        var headers = msgpack ? new NatsHeaders { ["Content-Type"] = ApiCodec.MsgPack } : null;
+        try { await msg.ReplyAsync(ApiCodec.Encode(reply, msgpack), headers: headers, serializer: Raw); }
+        catch (NatsException e) { log.WriteLine($"api: could not answer {msg.Subject}: {e.Message}"); }
+    }
+
+    private async Task<JsonObject> Start(JsonObject body)
+    {
+        var request = ApiRequests.Start(body, settings, decoders, defaultDecoder, latentHeight, latentWidth);
+        ForgetOldStreams();
+        var (handle, rejected) = await pipeline.TryStartAsync(request, settings.RequestTimeout);
+        if (rejected is not null)
+            throw rejected.AtCapacity ? new ApiError("at capacity", null) : new ApiError(rejected.Reason, rejected.Field);
+        var stream = new ServedStream(handle!, request.Prompt);
+        var publisher = new StreamPublisher(record, Subjects, stream, request.Format);
+        _streams[stream.Id] = (stream, publisher);
+        stream.Publisher = Task.Run(() => publisher.RunAsync(_shutdown.Token));
+        return new JsonObject
+        {
+            ["stream"] = stream.Id, ["seed"] = handle!.Seed,
+            ["video_subject"] = Subjects.Video(stream.Id), ["events_subject"] = Subjects.Events(stream.Id),
+        };
+    }
+
+    private JsonObject Cancel(JsonObject body)
+    {
+        var id = ApiRequests.Cancel(body);
+        if (!_streams.TryGetValue(id, out var s)) throw new ApiError($"unknown stream '{id}'", "stream");
+        if (!s.Stream.Live) throw new ApiError($"stream '{id}' has already ended ({s.Stream.State})", "stream");
+        s.Stream.Cancel("cancelled by a client");
+        return new JsonObject { ["ok"] = true };
+    }
+
+    private async Task<JsonObject> Prompt(JsonObject body)
+    {
+        var (id, prompt) = ApiRequests.Prompt(body);
+        if (!_streams.TryGetValue(id, out var s)) throw new ApiError($"unknown stream '{id}'", "stream");
+        var (from, rejected) = await pipeline.TrySwitchPromptAsync(id, prompt, settings.RequestTimeout);
+        if (rejected is not null) throw new ApiError(rejected.Reason, rejected.Field);
+        s.Stream.Prompt = prompt;
+        _ = s.Publisher.PromptSwitched(from!.Value, _shutdown.Token);
+        return new JsonObject { ["ok"] = true, ["from_chunk"] = from };
+    }
+
+    private JsonObject List(JsonObject body)
+    {
+        ApiRequests.List(body);
+        var array = new JsonArray();
+        foreach (var s in _streams.Values.Select(v => v.Stream).OrderBy(s => s.Id, StringComparer.Ordinal))
+            array.Add(new JsonObject { ["stream"] = s.Id, ["state"] = s.State, ["chunks_published"] = s.ChunksPublished, ["prompt"] = s.Prompt });
+        return new JsonObject { ["streams"] = array };
+    }
+
+    /// <summary>Finished streams stay listed for a while, but not forever: a long-running server would grow without bound.</summary>
+    private void ForgetOldStreams()
+    {
+        const int keepFinished = 256;
+        var finished = _streams.Values.Where(v => !v.Stream.Live && v.Stream.Publisher is { IsCompleted: true })
+            .OrderBy(v => v.Stream.EndedAt).ToList();
+        foreach (var (s, _) in finished.Take(Math.Max(0, finished.Count - keepFinished))) _streams.TryRemove(s.Id, out _);
+    }
+
+    /// <summary>Cancels every live stream and waits (bounded) for their closing events.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        foreach (var (s, _) in _streams.Values) if (s.Live) s.Cancel("the server is shutting down");
+        var publishers = _streams.Values.Select(v => v.Stream.Publisher).OfType<Task>().ToArray();
+        await Task.WhenAny(Task.WhenAll(publishers), Task.Delay(grace));
+        _shutdown.Cancel();
+        await Task.WhenAny(Task.WhenAll(publishers), Task.Delay(TimeSpan.FromSeconds(5)));
+    }
+}

@@ -1,0 +1,96 @@
+using Akka.Actor;
+using Akka.Configuration;
+using NATS.Client.Core;
+using SelfForcing.Actors;
+using SelfForcing.Actors.Engines;
+using SelfForcing.Actors.Faults;
+
+namespace SelfForcing.Hosting.Serving;
+
+/// <summary>
+/// <c>selfforcing serve</c> as an object: the actor pipeline, one NATS connection (reconnecting forever), the JetStream
+/// record and the API. Tests run it in-process; the CLI wraps it with signals and a ready line.
+/// </summary>
+public sealed class ServeHost : IAsyncDisposable
+{
+    private readonly ActorSystem _system;
+    private readonly PipelineEngines _engines;
+    private readonly NatsConnection _nats;
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _api;
+    private bool _stopped;
+
+    public NatsApiService Api { get; }
+    public ServeSettings Settings { get; }
+    public SelfForcingPipeline Pipeline { get; }
+
+    private ServeHost(ActorSystem system, PipelineEngines engines, NatsConnection nats, NatsApiService api, ServeSettings settings,
+        SelfForcingPipeline pipeline, CancellationTokenSource stop, Task apiLoop)
+    {
+        _system = system; _engines = engines; _nats = nats; Api = api; Settings = settings; Pipeline = pipeline; _stop = stop; _api = apiLoop;
+    }
+
+    /// <param name="engines">Owned by the host from here on (disposed when it stops).</param>
+    /// <param name="latentHeight">Latent size of every stream (null: the HOCON default).</param>
+    public static async Task<ServeHost> StartAsync(Config hocon, ServeSettings settings, PipelineEngines engines, string defaultDecoder,
+        int? latentHeight, int? latentWidth, TextWriter log, FaultInjector? faults = null, CancellationToken ct = default)
+    {
+        var pipelineSettings = PipelineSettings.FromConfig(hocon);
+        var nats = new NatsConnection(new NatsOpts
+        {
+            Url = settings.NatsUrl,
+            Name = "selfforcing-serve",
+            // A restarted nats-server is back within seconds; keep trying for as long as the host lives.
+            MaxReconnectRetry = -1,
+            ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
+            ReconnectWaitMax = TimeSpan.FromSeconds(2),
+            ConnectTimeout = TimeSpan.FromSeconds(3),
+        });
+        ActorSystem? system = null;
+        try
+        {
+            try { await nats.ConnectAsync(); }
+            catch (NatsException e)
+            {
+                throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {Innermost(e).Message}", e);
+            }
+            var record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
+            system = ActorSystem.Create("selfforcing", hocon);
+            var pipeline = SelfForcingPipeline.Start(system, pipelineSettings, engines, faults ?? FaultInjector.FromConfig(hocon.GetConfig("selfforcing.fault-injection")));
+            var api = new NatsApiService(nats, record, pipeline, settings, engines.Decode.Decoders, defaultDecoder, latentHeight, latentWidth, log);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var stop = new CancellationTokenSource();
+            var loop = Task.Run(() => api.RunAsync(ready, stop.Token));
+            if (await Task.WhenAny(ready.Task, loop) == loop) await loop; // the subscription failed: throw why
+            return new ServeHost(system, engines, nats, api, settings, pipeline, stop, loop);
+        }
+        catch
+        {
+            if (system is not null) await system.Terminate();
+            engines.Dispose();
+            await nats.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Cancels every stream (their closing events are published), frees the engines, closes NATS.</summary>
+    public async Task StopAsync()
+    {
+        if (_stopped) return;
+        _stopped = true;
+        await Api.StopAsync(TimeSpan.FromSeconds(10));
+        _stop.Cancel();
+        try { await _api; } catch (OperationCanceledException) { }
+        await _system.Terminate();
+        _engines.Dispose();
+        await _nats.DisposeAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync();
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}
