@@ -52,7 +52,8 @@ public sealed class SelfForcingPipeline
         var decode = Stage(Messages.Stage.Decode, VaeDecodeActor.Props(engines.Decode, faults, timeline), "vae-decode");
         var encode = Stage(Messages.Stage.Encode, StreamEncodeActor.Props(faults, timeline), "encode-to-stream");
         var cacheOwner = system.ActorOf(CacheOwnerActor.Props(engines.Denoise, denoise).WithDispatcher(settings.WorkerDispatcher), $"{name}-cache-owner");
-        var coordinator = system.ActorOf(StreamCoordinatorActor.Props(settings, text, cacheOwner, decode, encode, engines.Decode, engines.Denoise.Rolling),
+        var coordinator = system.ActorOf(StreamCoordinatorActor.Props(settings, text, cacheOwner, decode, encode, engines.Decode, engines.Denoise.Rolling,
+            engines.Denoise.MaxChunks),
             $"{name}-coordinator");
         return new SelfForcingPipeline(coordinator, cacheOwner, settings);
     }

@@ -23,11 +23,12 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     private readonly IActorRef _textStage, _cacheOwner, _decodeStage, _encodeStage;
     private readonly IDecodeEngine _decoders;
     private readonly bool _rolling;
+    private readonly int _maxChunks;
     private readonly Dictionary<string, StreamState> _streams = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public StreamCoordinatorActor(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
-        IDecodeEngine decoders, bool rolling)
+        IDecodeEngine decoders, bool rolling, int maxChunks = int.MaxValue)
     {
         _settings = settings;
         _textStage = textStage;
@@ -36,6 +37,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         _encodeStage = encodeStage;
         _decoders = decoders;
         _rolling = rolling;
+        _maxChunks = maxChunks;
 
         Receive<StartStream>(Start);
         Receive<SwitchPrompt>(OnSwitchPrompt);
@@ -57,8 +59,8 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     }
 
     public static Props Props(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
-        IDecodeEngine decoders, bool rolling) =>
-        Akka.Actor.Props.Create(() => new StreamCoordinatorActor(settings, textStage, cacheOwner, decodeStage, encodeStage, decoders, rolling));
+        IDecodeEngine decoders, bool rolling, int maxChunks = int.MaxValue) =>
+        Akka.Actor.Props.Create(() => new StreamCoordinatorActor(settings, textStage, cacheOwner, decodeStage, encodeStage, decoders, rolling, maxChunks));
 
     private void Start(StartStream m)
     {
@@ -67,6 +69,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
             r.Prompt is null ? ("prompt is missing", "prompt")
             : PromptProblem(r.Prompt) is string p ? (p, "prompt")
             : r.Chunks is < 1 or > 100_000 ? ($"chunks must be between 1 and 100000 (got {r.Chunks})", "chunks")
+            : r.Chunks > _maxChunks ? ($"chunks must be at most {_maxChunks}: the model's RoPE covers {Model.Dit.RotaryEmbedding.MaxPositions} latent frames (got {r.Chunks})", "chunks")
             : r.Chunks is null && !_rolling ? ("an unbounded stream needs a model configured with rolling attention (local_attn_size > 0)", "chunks")
             : !(r.Fps >= 1 && r.Fps <= 120) ? ($"fps must be between 1 and 120 (got {r.Fps})", "fps")
             : !_decoders.Decoders.Contains(r.Decoder) ? ($"decoder '{r.Decoder}' is not available (have: {string.Join(", ", _decoders.Decoders)})", "decoder")
@@ -89,7 +92,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         var spec = new StreamSpec(id, r.Prompt!, seed, r.LatentHeight ?? _settings.DefaultLatentHeight, r.LatentWidth ?? _settings.DefaultLatentWidth,
             r.Chunks, r.Fps, r.Decoder, r.Format);
         var channel = Channel.CreateBounded<EncodedChunk>(new BoundedChannelOptions(_settings.MaxInFlight) { SingleWriter = true, SingleReader = false });
-        var state = new StreamState(spec, channel, r.Chunks) { DecoderState = _decoders.Initial(r.Decoder) };
+        var state = new StreamState(spec, channel, r.Chunks, _maxChunks) { DecoderState = _decoders.Initial(r.Decoder) };
         _streams[id] = state;
         Sender.Tell(new StreamStarted(id, seed, r.Chunks, channel.Reader));
         _log.Info("stream {0} started: seed {1}, {2} chunk(s), decoder {3}, prompt \"{4}\"", id, seed, r.Chunks?.ToString() ?? "unbounded", r.Decoder,
@@ -122,7 +125,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
             : m.Prompt is null ? "prompt is missing"
             : PromptProblem(m.Prompt) is string p ? p
             : s.PendingSwitch is int pending ? $"a prompt switch from chunk {pending} is still being prepared; try again"
-            : s.TotalChunks is int n && from >= n ? $"stream '{m.StreamId}' has no chunk left to switch (all {n} are generated or under way)"
+            : from >= s.ChunkLimit ? $"stream '{m.StreamId}' has no chunk left to switch (all {s.ChunkLimit} are generated or under way)"
             : null;
         if (problem is not null)
         {
@@ -272,7 +275,8 @@ public sealed class StreamCoordinatorActor : ReceiveActor
             var id = s.Spec.StreamId;
             s.Output.Writer.WaitToWriteAsync().AsTask().ContinueWith(_ => self.Tell(new ConsumerReady(id)), TaskScheduler.Default);
         }
-        if (s.TotalChunks is int n && s.Delivered >= n) End(s, StreamPhase.Completed, null);
+        // An unbounded stream ends here too, at the model's positional limit.
+        if (s.Delivered >= s.ChunkLimit) End(s, StreamPhase.Completed, null);
     }
 
     private void End(StreamState s, StreamPhase phase, string? error)

@@ -7,11 +7,13 @@ using static TorchSharp.torch;
 namespace SelfForcing.Actors.Streams;
 
 /// <summary>The coordinator's bookkeeping for one stream: what each stage has done and what waits between stages.</summary>
-internal sealed class StreamState(StreamSpec spec, Channel<EncodedChunk> output, int? totalChunks)
+internal sealed class StreamState(StreamSpec spec, Channel<EncodedChunk> output, int? totalChunks, int chunkLimit)
 {
     public StreamSpec Spec { get; } = spec;
     public Channel<EncodedChunk> Output { get; } = output;
     public int? TotalChunks { get; } = totalChunks;
+    /// <summary>Chunks this stream will have: the requested count, or the model's limit for an unbounded stream.</summary>
+    public int ChunkLimit { get; } = totalChunks ?? chunkLimit;
     public StreamPhase Phase { get; set; } = StreamPhase.Starting;
     public string? Error { get; set; }
     public Stopwatch Clock { get; } = Stopwatch.StartNew();
@@ -45,7 +47,7 @@ internal sealed class StreamState(StreamSpec spec, Channel<EncodedChunk> output,
     public string PromptFor(int chunk) => Prompts.Last(p => p.FromChunk <= chunk).Prompt;
 
     public bool Finished => Phase is StreamPhase.Completed or StreamPhase.Cancelled or StreamPhase.Failed;
-    public bool AllDenoised => TotalChunks is int n && NextDenoise >= n;
+    public bool AllDenoised => NextDenoise >= ChunkLimit;
 
     /// <summary>Frees tensors waiting between stages (the stream ended).</summary>
     public void DropPending()
