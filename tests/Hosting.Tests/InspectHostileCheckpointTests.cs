@@ -21,7 +21,8 @@ public sealed class InspectHostileCheckpointTests : IDisposable
     public void Inspect_refuses_in_one_line_and_the_process_keeps_reading(string file)
     {
         var path = Path.Combine(_dir.FullName, file);
-        HostileCheckpoints.Get(file).Write(path);
+        var hostile = HostileCheckpoints.Get(file);
+        hostile.Write(path);
 
         var (rc, stdout, stderr) = Inspect(path);
         Assert.Equal(1, rc);
@@ -30,6 +31,7 @@ public sealed class InspectHostileCheckpointTests : IDisposable
         Assert.Single(lines);
         Assert.StartsWith("error: ", lines[0]);
         Assert.Contains(path, lines[0]);
+        if (hostile.Mentions is { } mention) Assert.Contains(mention, lines[0]);
 
         var good = Path.Combine(_dir.FullName, "good.pt");
         HostileCheckpoints.WriteGood(good);

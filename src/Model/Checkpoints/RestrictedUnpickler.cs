@@ -315,17 +315,37 @@ public sealed class RestrictedUnpickler
     }
 }
 
-/// <summary>An ordered dictionary as a pickle builds it.</summary>
+/// <summary>
+/// An ordered dictionary as a pickle builds it. Storage is allocated on first use and the hash index only past a few
+/// items: a hostile pickle may build millions of (mostly empty) dicts, and each should cost tens of bytes, not hundreds.
+/// </summary>
 public sealed class PickleDict
 {
-    private readonly List<KeyValuePair<object?, object?>> _items = new();
-    private readonly Dictionary<object, int> _index = new();
+    private const int IndexFrom = 8;
+    private List<KeyValuePair<object?, object?>>? _items;
+    private Dictionary<object, int>? _index;
 
-    public IReadOnlyList<KeyValuePair<object?, object?>> Items => _items;
+    public IReadOnlyList<KeyValuePair<object?, object?>> Items => (IReadOnlyList<KeyValuePair<object?, object?>>?)_items ?? [];
 
     internal void Set(object key, object? value)
     {
-        if (_index.TryGetValue(key, out var i)) _items[i] = new(key, value);
-        else { _index[key] = _items.Count; _items.Add(new(key, value)); }
+        _items ??= new List<KeyValuePair<object?, object?>>(1);
+        int i = Find(key);
+        if (i >= 0) { _items[i] = new(key, value); return; }
+        _items.Add(new(key, value));
+        if (_index is not null) _index[key] = _items.Count - 1;
+        else if (_items.Count > IndexFrom)
+        {
+            _index = new Dictionary<object, int>(_items.Count * 2);
+            for (int j = 0; j < _items.Count; j++) _index[_items[j].Key!] = j;
+        }
+    }
+
+    private int Find(object key)
+    {
+        if (_index is not null) return _index.TryGetValue(key, out var i) ? i : -1;
+        for (int i = 0; i < _items!.Count; i++)
+            if (Equals(_items[i].Key, key)) return i;
+        return -1;
     }
 }

@@ -38,6 +38,7 @@ public sealed class HostileCheckpointTests(ITestOutputHelper output) : IDisposab
         var ex = Assert.IsType<CheckpointFormatException>(error);
         if (hostile.Hazard is { } hazard) Assert.Equal(hazard, ex.Hazard);
         Assert.Contains(path, ex.Message);
+        if (hostile.Mentions is { } mention) Assert.Contains(mention, ex.Message);
         Assert.DoesNotContain("\n", ex.Message);
         Assert.True(ex.Message.Length < path.Length + 400, $"message is {ex.Message.Length} chars long");
 

@@ -13,7 +13,8 @@ namespace SelfForcing.Model.Tests.Checkpoints;
 /// </summary>
 public static class HostileCheckpoints
 {
-    public sealed record Case(string File, CheckpointHazard? Hazard, Action<string> Write);
+    /// <summary>One hostile file; <paramref name="Mentions"/> is text the one-line refusal must contain besides the path.</summary>
+    public sealed record Case(string File, CheckpointHazard? Hazard, Action<string> Write, string? Mentions = null);
 
     public static readonly IReadOnlyList<Case> All =
     [
@@ -40,9 +41,11 @@ public static class HostileCheckpoints
         new("view_shape_overflows.pt", CheckpointHazard.ElementCountOverflow, p => Zip(p,
             OneTensor(numel: 1, shape: [1L << 32, 1L << 32, 1L << 32], stride: [0, 0, 0]), new byte[4])),
         new("zip_bomb_storage.pt", CheckpointHazard.CompressedEntry, p => TorchZipTestWriter.WriteRaw(p,
-            OneTensor(numel: BombBytes / 4, shape: [BombBytes / 4], stride: [1]), [new byte[BombBytes]], CompressionLevel.Optimal)),
+            OneTensor(numel: BombBytes / 4, shape: [BombBytes / 4], stride: [1]), [new byte[BombBytes]], storageCompression: CompressionLevel.Optimal),
+            "zip_bomb_storage/data/0"),
         new("zip_bomb_pickle.pt", CheckpointHazard.CompressedEntry, p => TorchZipTestWriter.WriteRaw(p,
-            new PickleBuilder().EmptyDict().Str("note").Str(new string('a', 4 << 20)).SetItem().Stop(), [], CompressionLevel.Optimal)),
+            new PickleBuilder().EmptyDict().Str("note").Str(new string('a', 4 << 20)).SetItem().Stop(), [], pickleCompression: CompressionLevel.Optimal),
+            "zip_bomb_pickle/data.pkl"),
         new("too_many_zip_entries.pt", CheckpointHazard.TooManyZipEntries, p => ZipDirectoryFlood(p, CheckpointLimits.MaxZipEntries + 1)),
         new("st_header_length_huge.safetensors", CheckpointHazard.HeaderTooLarge, p => SafeTensors(p, ulong.MaxValue - 7, "{}", 0)),
         new("st_header_past_end.safetensors", CheckpointHazard.HeaderTooLarge, p => SafeTensors(p, 1 << 20, "{}", 0)),
