@@ -82,7 +82,7 @@ public sealed class RestrictedUnpickler
         PushRef(v);
     }
 
-    /// <summary>Pushes a reference to a value already built (memo get, DUP).</summary>
+    /// <summary>Pushes a reference to a value already built (memo get).</summary>
     private void PushRef(object? v)
     {
         if (_stack.Count + _marks.Count >= CheckpointLimits.MaxPickleStack)
@@ -161,9 +161,6 @@ public sealed class RestrictedUnpickler
                 case (byte)']': Push(new List<object?>()); break; // EMPTY_LIST
                 case (byte)')': Push(Array.Empty<object?>()); break; // EMPTY_TUPLE
                 case (byte)'N': Push(null); break;
-                case (byte)'0': Pop(); break; // POP
-                case (byte)'1': PopMark(); break; // POP_MARK
-                case (byte)'2': PushRef(Peek()); break; // DUP
                 case 0x88: Push(true); break;
                 case 0x89: Push(false); break;
                 case (byte)'J': Push((long)BinaryPrimitives.ReadInt32LittleEndian(Read(4))); break; // BININT

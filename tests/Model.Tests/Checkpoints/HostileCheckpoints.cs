@@ -69,11 +69,11 @@ public static class HostileCheckpoints
 
     private const int BombBytes = 64 << 20;
 
-    /// <summary>Level i+1 is added to level i through the memo and the stack is popped, so the pickle stack stays at two.</summary>
+    /// <summary>Level i+1 is added to level i through the memo and level i is dropped again, so the pickle stack stays at two.</summary>
     public static byte[] NestedViaMemo(int levels)
     {
         var b = new PickleBuilder().EmptyDict().Put(0);
-        for (uint i = 0; i < levels; i++) b.Get(i).Str("k").EmptyDict().Put(i + 1).SetItem().Pop();
+        for (uint i = 0; i < levels; i++) b.Get(i).Str("k").EmptyDict().Put(i + 1).SetItem().Drop();
         return b.Stop();
     }
 
@@ -89,18 +89,18 @@ public static class HostileCheckpoints
     /// <summary>d0 = {}; d(k) = {'a': d(k-1), 'b': d(k-1)}: k+1 dicts, 2^k paths from the root to d0.</summary>
     public static byte[] SharedDicts(int levels)
     {
-        var b = new PickleBuilder().EmptyDict().Put(0).Pop();
+        var b = new PickleBuilder().EmptyDict().Put(0); // d0 stays at the bottom, under each level while it is built
         for (uint k = 1; k <= levels; k++)
-            b.EmptyDict().Put(k).Str("a").Get(k - 1).SetItem().Str("b").Get(k - 1).SetItem().Pop();
+            b.EmptyDict().Put(k).Str("a").Get(k - 1).SetItem().Str("b").Get(k - 1).SetItem().Drop();
         return b.Get((uint)levels).Stop();
     }
 
     /// <summary>The same sharing made of tuples (t(k) = (t(k-1), t(k-1))) under one key: legal, and must be read in one visit per tuple.</summary>
     public static byte[] SharedTuples(int levels)
     {
-        var b = new PickleBuilder().EmptyDict().Str("paths").Str("leaf").Put(0).Pop();
-        for (uint k = 1; k <= levels; k++) b.Get(k - 1).Get(k - 1).Tuple2().Put(k).Pop();
-        return b.Get((uint)levels).SetItem().Stop();
+        var b = new PickleBuilder().EmptyDict().Put(0).Str("leaf").Put(1).Drop(); // leaf = memo 1, t(k) = memo k+1
+        for (uint k = 1; k <= levels; k++) b.Get(k).Get(k).Tuple2().Put(k + 1).Drop();
+        return b.Str("paths").Get((uint)levels + 1).SetItem().Stop();
     }
 
     private static PickleBuilder Repeat(PickleBuilder b, int n, Action<PickleBuilder> step)

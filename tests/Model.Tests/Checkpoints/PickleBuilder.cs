@@ -21,7 +21,11 @@ public sealed class PickleBuilder
     public PickleBuilder Append() => Op('a');
     public PickleBuilder Tuple() => Op('t');
     public PickleBuilder Tuple2() => Op(0x86);
-    public PickleBuilder Pop() => Op('0');
+    /// <summary>
+    /// BUILD with a dict below the top: the reader discards the top value. Used as POP, which the reader before issue 9
+    /// did not know, so these files reach its structure walk instead of an unsupported-opcode error.
+    /// </summary>
+    public PickleBuilder Drop() => Op('b');
     public PickleBuilder Memoize() => Op(0x94);
 
     public PickleBuilder Str(string v)
