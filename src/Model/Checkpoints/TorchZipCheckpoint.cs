@@ -33,7 +33,7 @@ public sealed class TorchZipCheckpoint : IDisposable
         Path = path; _zip = zip; _prefix = prefix;
         _tensors = new Dictionary<string, PickledTensor>(StringComparer.Ordinal);
         foreach (var (k, t) in tensors)
-            if (!_tensors.TryAdd(k, t)) throw new CheckpointFormatException($"{path}: duplicate tensor key '{k}'");
+            if (!_tensors.TryAdd(k, t)) throw new CheckpointFormatException($"{path}: duplicate tensor key '{CheckpointText.Clip(k)}'");
         Keys = tensors.Select(t => t.Key).ToArray();
         NonTensorEntries = other;
     }
