@@ -10,13 +10,14 @@ public sealed record SafeTensorsEntry(string Name, torch.ScalarType DType, long[
 
 /// <summary>
 /// A memory-mapped safetensors file. The header is validated up front (size limit, offsets inside the data
-/// section, no overlaps, dtype x shape = byte length); tensor bytes are copied straight from the mapping into
-/// native tensor storage, never through a managed array.
+/// section, no overlaps, rank limit, dtype x shape = byte length computed without overflow); tensor bytes are copied
+/// straight from the mapping into native tensor storage, never through a managed array. Refusals of sizes and
+/// offsets a hostile file could use are <see cref="CheckpointFormatException"/>s with a <see cref="CheckpointFormatException.Hazard"/>.
 /// </summary>
 public sealed unsafe class SafeTensorsFile : IDisposable
 {
     /// <summary>Largest header accepted; real headers of multi-GB models are a few hundred KB.</summary>
-    public const long MaxHeaderBytes = 100L * 1024 * 1024;
+    public const long MaxHeaderBytes = CheckpointLimits.MaxSafeTensorsHeaderBytes;
 
     private readonly MemoryMappedFile? _map;
     private readonly MemoryMappedViewAccessor? _view;
@@ -49,9 +50,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             fs.ReadExactly(lenBytes);
             headerLen = BitConverter.ToUInt64(lenBytes);
             if (headerLen > MaxHeaderBytes)
-                throw new CheckpointFormatException($"{path}: header length {headerLen} bytes exceeds the {MaxHeaderBytes}-byte limit");
+                throw new CheckpointFormatException(CheckpointHazard.HeaderTooLarge, $"{path}: header length {headerLen} bytes exceeds the {MaxHeaderBytes}-byte limit");
             if ((long)headerLen > length - 8)
-                throw new CheckpointFormatException($"{path}: header length {headerLen} runs past the end of the {length}-byte file");
+                throw new CheckpointFormatException(CheckpointHazard.HeaderTooLarge, $"{path}: header length {headerLen} runs past the end of the {length}-byte file");
             var header = new byte[headerLen];
             fs.ReadExactly(header);
             long dataStart = 8 + (long)headerLen;
@@ -92,44 +93,61 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                     continue;
                 }
                 if (entries.ContainsKey(prop.Name) || metadata.Count > 0 && prop.Name == "__metadata__")
-                    throw new CheckpointFormatException($"{path}: tensor '{prop.Name}' appears twice in the header");
+                    throw new CheckpointFormatException($"{path}: tensor '{CheckpointText.Clip(prop.Name)}' appears twice in the header");
                 entries.Add(prop.Name, ParseEntry(path, prop.Name, prop.Value, dataLength));
             }
             var sorted = entries.Values.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToArray();
             for (int i = 1; i < sorted.Length; i++)
                 if (sorted[i].Begin < sorted[i - 1].End)
-                    throw new CheckpointFormatException(
-                        $"{path}: tensors '{sorted[i - 1].Name}' and '{sorted[i].Name}' overlap in the data section");
+                    throw new CheckpointFormatException(CheckpointHazard.OverlappingTensors,
+                        $"{path}: tensors '{CheckpointText.Clip(sorted[i - 1].Name)}' and '{CheckpointText.Clip(sorted[i].Name)}' overlap in the data section");
             return (entries, metadata);
         }
     }
 
     private static SafeTensorsEntry ParseEntry(string path, string name, JsonElement e, long dataLength)
     {
+        string tensor = $"{path}: tensor '{CheckpointText.Clip(name)}'";
         try
         {
-            var dtype = TensorDType.FromSafeTensorsName(e.GetProperty("dtype").GetString() ?? "");
-            var shape = e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).ToArray();
+            var dtypeName = e.GetProperty("dtype").GetString() ?? "";
+            torch.ScalarType dtype;
+            try { dtype = TensorDType.FromSafeTensorsName(dtypeName); }
+            catch (CheckpointFormatException ex) { throw new CheckpointFormatException($"{tensor}: {ex.Message}", ex); }
+            var shapeJson = e.GetProperty("shape");
+            if (shapeJson.GetArrayLength() > CheckpointLimits.MaxTensorRank)
+                throw new CheckpointFormatException(CheckpointHazard.TensorRankTooHigh,
+                    $"{tensor}: shape has {shapeJson.GetArrayLength()} dimensions, over the limit of {CheckpointLimits.MaxTensorRank}");
+            var shape = shapeJson.EnumerateArray().Select(x => x.GetInt64()).ToArray();
             var offs = e.GetProperty("data_offsets").EnumerateArray().Select(x => x.GetInt64()).ToArray();
-            if (offs.Length != 2) throw new CheckpointFormatException($"{path}: tensor '{name}': data_offsets must have 2 entries");
-            if (shape.Any(d => d < 0)) throw new CheckpointFormatException($"{path}: tensor '{name}': negative dimension in shape");
+            if (offs.Length != 2) throw new CheckpointFormatException($"{tensor}: data_offsets must have 2 entries");
+            if (shape.Any(d => d < 0)) throw new CheckpointFormatException($"{tensor}: negative dimension in shape");
             if (offs[0] < 0 || offs[1] < offs[0])
-                throw new CheckpointFormatException($"{path}: tensor '{name}': invalid data_offsets [{offs[0]}, {offs[1]}]");
+                throw new CheckpointFormatException(CheckpointHazard.OffsetsOutOfRange, $"{tensor}: invalid data_offsets [{offs[0]}, {offs[1]}]");
             if (offs[1] > dataLength)
-                throw new CheckpointFormatException(
-                    $"{path}: tensor '{name}': data_offsets [{offs[0]}, {offs[1]}] point past the end of the data section ({dataLength} bytes)");
-            long elements = 1;
-            foreach (var d in shape) elements = checked(elements * d);
-            long bytes = checked(elements * TensorDType.ElementSize(dtype));
+                throw new CheckpointFormatException(CheckpointHazard.OffsetsOutOfRange,
+                    $"{tensor}: data_offsets [{offs[0]}, {offs[1]}] point past the end of the data section ({dataLength} bytes)");
+            long bytes;
+            try
+            {
+                long elements = 1;
+                foreach (var d in shape) elements = checked(elements * d);
+                bytes = checked(elements * TensorDType.ElementSize(dtype));
+            }
+            catch (OverflowException)
+            {
+                throw new CheckpointFormatException(CheckpointHazard.ElementCountOverflow,
+                    $"{tensor}: shape [{CheckpointText.Clip(string.Join(", ", shape))}] overflows 64-bit byte counts");
+            }
             if (bytes != offs[1] - offs[0])
                 throw new CheckpointFormatException(
-                    $"{path}: tensor '{name}': dtype x shape is {bytes} bytes but data_offsets span {offs[1] - offs[0]} bytes");
+                    $"{tensor}: dtype x shape is {bytes} bytes but data_offsets span {offs[1] - offs[0]} bytes");
             return new SafeTensorsEntry(name, dtype, shape, offs[0], offs[1]);
         }
         catch (CheckpointFormatException) { throw; }
         catch (Exception ex) when (ex is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
         {
-            throw new CheckpointFormatException($"{path}: tensor '{name}': malformed header entry ({ex.Message})", ex);
+            throw new CheckpointFormatException($"{tensor}: malformed header entry ({ex.Message})", ex);
         }
     }
 

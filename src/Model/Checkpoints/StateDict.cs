@@ -58,18 +58,38 @@ public sealed class StateDict : IDisposable
     {
         var index = Directory.GetFiles(folder, "*.safetensors.index.json").OrderBy(f => f, StringComparer.Ordinal).FirstOrDefault();
         List<string> files;
-        if (index is not null)
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(index));
-            files = doc.RootElement.GetProperty("weight_map").EnumerateObject().Select(p => p.Value.GetString()!)
-                .Distinct().Select(f => System.IO.Path.Combine(folder, f)).ToList();
-        }
+        if (index is not null) files = ShardsFromIndex(folder, index);
         else
         {
             files = Directory.GetFiles(folder, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToList();
         }
         if (files.Count == 0) throw new FileNotFoundException($"no *.safetensors weights in folder {folder}");
         return FromSafeTensors(folder, files);
+    }
+
+    /// <summary>
+    /// The shard files an index names. They must be plain file names in the folder: an index is as untrusted as the
+    /// weights, and '../' or an absolute path would read files elsewhere.
+    /// </summary>
+    private static List<string> ShardsFromIndex(string folder, string index)
+    {
+        if (new FileInfo(index).Length > CheckpointLimits.MaxSafeTensorsHeaderBytes)
+            throw new CheckpointFormatException($"{index}: index is over {CheckpointLimits.MaxSafeTensorsHeaderBytes} bytes");
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(index));
+            var names = doc.RootElement.GetProperty("weight_map").EnumerateObject()
+                .Select(p => p.Value.GetString() ?? throw new CheckpointFormatException($"{index}: weight_map entry '{CheckpointText.Clip(p.Name)}' is null"))
+                .Distinct().ToList();
+            foreach (var name in names)
+                if (name.Length == 0 || System.IO.Path.GetFileName(name) != name || name is "." or "..")
+                    throw new CheckpointFormatException($"{index}: weight_map names '{CheckpointText.Clip(name)}', which is not a file in the folder");
+            return names.Select(f => System.IO.Path.Combine(folder, f)).ToList();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new CheckpointFormatException($"{index}: malformed safetensors index ({CheckpointText.Clip(e.Message)})", e);
+        }
     }
 
     private static StateDict FromSafeTensors(string path, IEnumerable<string> files)

@@ -8,6 +8,13 @@ namespace SelfForcing.Model.Checkpoints;
 /// A PyTorch zip checkpoint (<c>torch.save</c>, PyTorch ≥ 1.6): <c>ARCHIVE/data.pkl</c> read by the
 /// <see cref="RestrictedUnpickler"/>, storages in <c>ARCHIVE/data/KEY</c> read lazily, one tensor at a time,
 /// straight into native memory. Nested dict keys are joined with '.'.
+/// <para>
+/// Entries are read only when stored uncompressed. torch.save always stores them that way (64-byte aligned, so
+/// they can be memory-mapped), so a compressed entry means the archive was rewritten by another tool; refusing it
+/// rather than inflating it with a ratio bound means no entry ever yields more bytes than it occupies in the file,
+/// which rules out zip bombs outright. The test is on sizes (uncompressed length must not exceed the stored length),
+/// since ZipArchiveEntry does not expose the compression method, and reads never go past the declared length.
+/// </para>
 /// </summary>
 public sealed class TorchZipCheckpoint : IDisposable
 {
@@ -20,13 +27,14 @@ public sealed class TorchZipCheckpoint : IDisposable
     public IReadOnlyList<string> Keys { get; }
     public IReadOnlyDictionary<string, object?> NonTensorEntries { get; }
 
-    private TorchZipCheckpoint(string path, ZipArchive zip, string prefix, List<(string, PickledTensor)> tensors, Dictionary<string, object?> other)
+    private TorchZipCheckpoint(string path, ZipArchive zip, string prefix, IReadOnlyList<(string Key, PickledTensor Tensor)> tensors,
+        IReadOnlyDictionary<string, object?> other)
     {
         Path = path; _zip = zip; _prefix = prefix;
         _tensors = new Dictionary<string, PickledTensor>(StringComparer.Ordinal);
         foreach (var (k, t) in tensors)
-            if (!_tensors.TryAdd(k, t)) throw new CheckpointFormatException($"{path}: duplicate tensor key '{k}'");
-        Keys = tensors.Select(t => t.Item1).ToArray();
+            if (!_tensors.TryAdd(k, t)) throw new CheckpointFormatException($"{path}: duplicate tensor key '{CheckpointText.Clip(k)}'");
+        Keys = tensors.Select(t => t.Key).ToArray();
         NonTensorEntries = other;
     }
 
@@ -52,21 +60,27 @@ public sealed class TorchZipCheckpoint : IDisposable
             throw new CheckpointFormatException($"{path}: not a PyTorch zip checkpoint (no zip header)");
         }
         ZipArchive zip;
-        try { zip = ZipFile.OpenRead(path); }
+        try
+        {
+            ZipDirectoryGuard.Check(path);
+            zip = ZipFile.OpenRead(path);
+        }
         catch (InvalidDataException e) { throw new CheckpointFormatException($"{path}: corrupt or truncated zip archive ({e.Message})", e); }
         try
         {
+            long fileLength = new FileInfo(path).Length;
             var pkl = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
                       ?? throw new CheckpointFormatException($"{path}: zip archive has no ARCHIVE/data.pkl; not a torch.save checkpoint");
-            if (pkl.Length > 1L << 30) throw new CheckpointFormatException($"{path}: data.pkl is implausibly large ({pkl.Length} bytes)");
+            CheckEntry(path, pkl, fileLength);
+            if (pkl.Length > CheckpointLimits.MaxPickleBytes)
+                throw new CheckpointFormatException(CheckpointHazard.PickleTooLarge,
+                    $"{path}: data.pkl is {pkl.Length} bytes, over the {CheckpointLimits.MaxPickleBytes}-byte limit");
             var bytes = ReadEntry(path, pkl, pkl.Length);
             var root = RestrictedUnpickler.Load(bytes, path);
-            var tensors = new List<(string, PickledTensor)>();
-            var other = new Dictionary<string, object?>(StringComparer.Ordinal);
-            Flatten(path, root, "", tensors, other);
+            var flat = PickleTree.Flatten(path, root);
             var prefix = pkl.FullName[..^"data.pkl".Length];
-            var ckpt = new TorchZipCheckpoint(path, zip, prefix, tensors, other);
-            foreach (var storage in tensors.Select(t => t.Item2.Storage).DistinctBy(s => s.Key)) ckpt.CheckStorage(storage);
+            var ckpt = new TorchZipCheckpoint(path, zip, prefix, flat.Tensors, flat.Other);
+            ckpt.CheckStorages(flat.Tensors.Select(t => t.Tensor.Storage).DistinctBy(s => s.Key), fileLength);
             return ckpt;
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or OverflowException)
@@ -81,36 +95,42 @@ public sealed class TorchZipCheckpoint : IDisposable
         }
     }
 
-    private static void Flatten(string path, object? node, string prefix, List<(string, PickledTensor)> tensors, Dictionary<string, object?> other)
+    private ZipArchiveEntry StorageEntry(PickledStorage s) =>
+        _zip.GetEntry(_prefix + "data/" + s.Key)
+        ?? throw new CheckpointFormatException($"{Path}: storage '{CheckpointText.Clip(s.Key)}' is missing from the archive");
+
+    /// <summary>
+    /// Every storage must fit in its entry (the declared element count is the file's word, checked without
+    /// overflow), and together they must fit in the file: entries are stored, so their bytes are all in it.
+    /// </summary>
+    private void CheckStorages(IEnumerable<PickledStorage> storages, long fileLength)
     {
-        switch (node)
+        long total = 0;
+        foreach (var s in storages)
         {
-            case PickleDict d:
-                foreach (var (k, v) in d.Items)
-                {
-                    var name = k switch { string s => s, long l => l.ToString(), _ => throw new CheckpointFormatException($"{path}: unsupported dict key {k}") };
-                    Flatten(path, v, prefix.Length == 0 ? name : prefix + "." + name, tensors, other);
-                }
-                break;
-            case PickledTensor t:
-                tensors.Add((prefix, t));
-                break;
-            default:
-                if (prefix.Length == 0) throw new CheckpointFormatException($"{path}: the checkpoint is not a dict of tensors");
-                other[prefix] = node;
-                break;
+            var entry = StorageEntry(s);
+            CheckEntry(Path, entry, fileLength);
+            int size = TensorDType.ElementSize(s.DType);
+            if (s.Numel > entry.Length / size)
+                throw new CheckpointFormatException(CheckpointHazard.StorageLargerThanEntry,
+                    $"{Path}: storage '{CheckpointText.Clip(s.Key)}' declares {s.Numel} x {s.DType} but its entry holds only {entry.Length} bytes");
+            total += s.Numel * size;
+            if (total > fileLength)
+                throw new CheckpointFormatException(CheckpointHazard.StoragesLargerThanFile,
+                    $"{Path}: storages declare more than the file's {fileLength} bytes");
         }
     }
 
-    private ZipArchiveEntry StorageEntry(PickledStorage s) =>
-        _zip.GetEntry(_prefix + "data/" + s.Key) ?? throw new CheckpointFormatException($"{Path}: storage '{s.Key}' is missing from the archive");
-
-    private void CheckStorage(PickledStorage s)
+    /// <summary>An entry is read only if it is stored (see the class remarks) and lies within the file.</summary>
+    private static void CheckEntry(string path, ZipArchiveEntry entry, long fileLength)
     {
-        long need = s.Numel * TensorDType.ElementSize(s.DType);
-        var entry = StorageEntry(s);
-        if (entry.Length < need)
-            throw new CheckpointFormatException($"{Path}: storage '{s.Key}' holds {entry.Length} bytes but its tensors need {need} ({s.Numel} x {s.DType})");
+        if (entry.Length > entry.CompressedLength)
+            throw new CheckpointFormatException(CheckpointHazard.CompressedEntry,
+                $"{path}: entry '{CheckpointText.Clip(entry.FullName)}' is compressed ({entry.CompressedLength} bytes expanding to {entry.Length}); " +
+                "torch.save stores entries uncompressed and compressed ones are refused (zip-bomb guard)");
+        if (entry.CompressedLength > fileLength)
+            throw new CheckpointFormatException(CheckpointHazard.EntryLargerThanFile,
+                $"{path}: entry '{CheckpointText.Clip(entry.FullName)}' claims {entry.CompressedLength} bytes but the file has {fileLength}");
     }
 
     private static byte[] ReadEntry(string path, ZipArchiveEntry entry, long length)

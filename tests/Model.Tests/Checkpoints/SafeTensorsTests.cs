@@ -56,4 +56,30 @@ public class SafeTensorsTests
         }
         finally { File.Delete(path); }
     }
+
+    [Theory]
+    [InlineData("{\"weight_map\":{\"a\":\"../outside.safetensors\"}}", "not a file in the folder")]
+    [InlineData("{\"weight_map\":{\"a\":\"/etc/passwd\"}}", "not a file in the folder")]
+    [InlineData("{\"weight_map\":{\"a\":\"sub/shard.safetensors\"}}", "not a file in the folder")]
+    [InlineData("{\"weight_map\":[1,2]}", "malformed safetensors index")]
+    [InlineData("not json", "malformed safetensors index")]
+    public void Shard_index_naming_files_outside_the_folder_or_malformed_is_refused(string index, string problem)
+    {
+        var dir = Directory.CreateTempSubdirectory("sf-index-");
+        try
+        {
+            var folder = Directory.CreateDirectory(Path.Combine(dir.FullName, "model")).FullName;
+            using (var scope = NewDisposeScope())
+            {
+                SafeTensorsWriter.Write(Path.Combine(dir.FullName, "outside.safetensors"), new Dictionary<string, Tensor> { ["a"] = ones(2) }, new Dictionary<string, string>());
+                SafeTensorsWriter.Write(Path.Combine(folder, "shard.safetensors"), new Dictionary<string, Tensor> { ["a"] = ones(2) }, new Dictionary<string, string>());
+            }
+            var indexPath = Path.Combine(folder, "model.safetensors.index.json");
+            File.WriteAllText(indexPath, index);
+            var ex = Assert.Throws<CheckpointFormatException>(() => StateDict.Open(folder).Dispose());
+            Assert.Contains(indexPath, ex.Message);
+            Assert.Contains(problem, ex.Message);
+        }
+        finally { dir.Delete(true); }
+    }
 }

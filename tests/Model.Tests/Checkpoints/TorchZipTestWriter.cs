@@ -29,9 +29,23 @@ public static class TorchZipTestWriter
         Add(zip, $"{archive}/version", Encoding.ASCII.GetBytes("3\n"));
     }
 
-    private static void Add(ZipArchive zip, string name, byte[] data)
+    /// <summary>
+    /// The same layout around a pickle written by hand (storage <c>i</c> is <c>data/i</c>), for files torch.save would
+    /// never produce, such as compressed entries.
+    /// </summary>
+    public static void WriteRaw(string path, byte[] pickle, IReadOnlyList<byte[]> storages,
+        CompressionLevel pickleCompression = CompressionLevel.NoCompression, CompressionLevel storageCompression = CompressionLevel.NoCompression)
     {
-        using var s = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        var archive = Path.GetFileNameWithoutExtension(path);
+        using var zip = ZipFile.Open(path, ZipArchiveMode.Create);
+        Add(zip, $"{archive}/data.pkl", pickle, pickleCompression);
+        for (int i = 0; i < storages.Count; i++) Add(zip, $"{archive}/data/{i}", storages[i], storageCompression);
+        Add(zip, $"{archive}/version", Encoding.ASCII.GetBytes("3\n"));
+    }
+
+    private static void Add(ZipArchive zip, string name, byte[] data, CompressionLevel compression = CompressionLevel.NoCompression)
+    {
+        using var s = zip.CreateEntry(name, compression).Open();
         s.Write(data);
     }
 
