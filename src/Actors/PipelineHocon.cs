@@ -17,6 +17,7 @@ public static class PipelineHocon
             latent-width = 104
             max-streams = 64
           }
+          text-encoder { unload-after-use = off }
           # One thread per stage worker: TorchSharp dispose scopes and device streams are per thread.
           device-dispatcher { type = PinnedDispatcher }
           fault-injection { }

@@ -2,7 +2,7 @@ using Akka.Configuration;
 
 namespace SelfForcing.Actors;
 
-/// <summary>Typed view of <c>selfforcing.pipeline</c> and <c>selfforcing.devices</c> (see hocon/selfforcing.conf).</summary>
+/// <summary>Typed view of <c>selfforcing.pipeline</c>, <c>selfforcing.devices</c> and <c>selfforcing.text-encoder</c> (see hocon/selfforcing.conf).</summary>
 public sealed record PipelineSettings
 {
     public string TextEncoderDevice { get; init; } = "cpu";
@@ -18,6 +18,8 @@ public sealed record PipelineSettings
     public int DefaultLatentWidth { get; init; } = 104;
     public int MaxStreams { get; init; } = 64;
     public string WorkerDispatcher { get; init; } = "selfforcing.device-dispatcher";
+    /// <summary>Low-memory hosts: drop the text encoder's weights after each new prompt, reloading them for the next.</summary>
+    public bool UnloadTextEncoderAfterUse { get; init; }
 
     public static PipelineSettings FromConfig(Config root)
     {
@@ -35,6 +37,7 @@ public sealed record PipelineSettings
             DefaultLatentHeight = c.GetInt("pipeline.latent-height", d.DefaultLatentHeight),
             DefaultLatentWidth = c.GetInt("pipeline.latent-width", d.DefaultLatentWidth),
             MaxStreams = c.GetInt("pipeline.max-streams", d.MaxStreams),
+            UnloadTextEncoderAfterUse = c.GetBoolean("text-encoder.unload-after-use", d.UnloadTextEncoderAfterUse),
         }.Validate();
     }
 

@@ -36,7 +36,7 @@ public static class DenoiseBenchmark
         var device = SelfForcing.Model.TorchRuntime.ParseDevice(o.Device);
         var config = BenchPresets.ResolveDit(o.ConfigName);
         int frames = config.NumFramePerBlock;
-        using var model = new CausalWanModel(config, device, o.DType);
+        using var model = new CausalWanModel(config, device, o.DType, WeightInit.Uninitialised); // filled just below
         model.InitializeRandom(seed: 0);
         model.eval();
         long parameters = model.parameters().Sum(p => p.numel());

@@ -111,6 +111,29 @@ public class TextEncoderTests
     }
 
     [Fact]
+    public void Unload_after_use_with_the_cache_reloads_only_for_new_prompts_and_gives_the_same_embeddings()
+    {
+        // The generate default: cache on; --unload-text-encoder adds unload-after-use.
+        var (text, source) = Create(TextEncoderOptions.Default with { UnloadAfterEncode = true });
+        var (resident, _) = Create();
+        using var _d = text;
+        using var _r = resident;
+        using var scope = NewDisposeScope();
+        Assert.False(text.IsLoaded);
+        var a = text.Encode(new[] { Prompts[0] });
+        Assert.Equal(1, source.Loads);
+        Assert.False(text.IsLoaded);                // unloaded right after use
+        var again = text.Encode(new[] { Prompts[0] });
+        Assert.Equal(1, source.Loads);              // a repeated prompt comes from the cache: no reload
+        var b = text.Encode(new[] { Prompts[1] });
+        Assert.Equal(2, source.Loads);              // a new prompt loads the encoder again
+        Assert.False(text.IsLoaded);
+        Assert.Equal(0f, (a - again).abs().max().item<float>());
+        Assert.Equal(0f, (a - resident.Encode(new[] { Prompts[0] })).abs().max().item<float>());
+        Assert.Equal(0f, (b - resident.Encode(new[] { Prompts[1] })).abs().max().item<float>());
+    }
+
+    [Fact]
     public void Bad_inputs_fail_clearly()
     {
         var (text, _) = Create();
