@@ -63,6 +63,7 @@ public static class GenerateCommand
             var hocon = PipelineHocon.Load(o.ConfigPath);
             var settings = Settings(o, hocon);
             bool tiny = EngineFactory.IsTiny(o.Weights);
+            WeightFiles.Validate(o.Weights); // before anything is created or loaded (Build checks again: milliseconds)
             Directory.CreateDirectory(o.OutDir);
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
             using var engines = EngineFactory.Build(o.Weights, settings, stderr);

@@ -40,7 +40,7 @@ public static class EngineFactory
             var t5Path = Path.Combine(w.WanDir, WanFolder.TextEncoder);
             // The encoder loads at its first prompt (and again after each unload), reporting each load as it happens.
             var text = new TextEncoder(tokenizer, T5EncoderConfig.UmT5Xxl,
-                () => Stream(t5Path, progress, $"UMT5-XXL ({ScalarType.BFloat16}, {settings.TextEncoderDevice})"),
+                () => progress.Stream($"UMT5-XXL ({ScalarType.BFloat16}, {settings.TextEncoderDevice})", t5Path),
                 textDevice, ScalarType.BFloat16, TextOptions(settings));
             if (settings.UnloadTextEncoderAfterUse) log.WriteLine("The text encoder is unloaded after each new prompt (text-encoder.unload-after-use).");
 
@@ -78,13 +78,4 @@ public static class EngineFactory
     /// <summary>The text encoder's runtime options from the pipeline settings.</summary>
     public static TextEncoderOptions TextOptions(PipelineSettings settings) =>
         TextEncoderOptions.Default with { UnloadAfterEncode = settings.UnloadTextEncoderAfterUse };
-
-    // Streams T5 weights one tensor at a time; the encoder copies and disposes each, so only one model copy exists.
-    private static IEnumerable<KeyValuePair<string, Tensor>> Stream(string path, LoadProgress progress, string what)
-    {
-        var step = progress.Begin(what, path, new FileInfo(path).Length);
-        using var sd = StateDict.Open(path);
-        foreach (var kv in sd.Tensors()) yield return kv;
-        step.Done();
-    }
 }

@@ -17,6 +17,19 @@ public sealed class LoadProgress(TextWriter log)
         return new Step(_log, what, Stopwatch.StartNew());
     }
 
+    /// <summary>
+    /// Every tensor of the checkpoint at <paramref name="path"/>, read one at a time as it is enumerated (the consumer
+    /// disposes each). The start line is written when enumeration begins, i.e. when the load really happens (a text
+    /// encoder's weight source is enumerated at its first prompt and after every unload), not when this is called.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, TorchSharp.torch.Tensor>> Stream(string what, string path)
+    {
+        var step = Begin(what, path, new FileInfo(path).Length);
+        using var sd = StateDict.Open(path);
+        foreach (var kv in sd.Tensors()) yield return kv;
+        step.Done();
+    }
+
     /// <summary>One load in progress.</summary>
     public sealed class Step(TextWriter log, string what, Stopwatch clock)
     {

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SelfForcing.Model.Checkpoints;
 using SelfForcing.Model.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -131,6 +132,31 @@ public class TextEncoderTests
         Assert.Equal(0f, (a - again).abs().max().item<float>());
         Assert.Equal(0f, (a - resident.Encode(new[] { Prompts[0] })).abs().max().item<float>());
         Assert.Equal(0f, (b - resident.Encode(new[] { Prompts[1] })).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Each_real_load_is_reported_when_it_happens_not_before()
+    {
+        var dir = Directory.CreateTempSubdirectory("sf-t5-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "t5.safetensors");
+            SafeTensorsWriter.Write(file, TextTestModels.RandomWeights(TextTestModels.Tiny));
+            var log = new StringWriter();
+            var progress = new LoadProgress(log);
+            using var text = new TextEncoder(TextTestModels.Tokenizer(), TextTestModels.Tiny, () => progress.Stream("the test encoder", file), CPU,
+                ScalarType.Float32, TextEncoderOptions.Default with { UnloadAfterEncode = true });
+            int Loads() => log.ToString().Split('\n').Count(l => l.StartsWith($"Loading the test encoder from {file} (", StringComparison.Ordinal));
+            int Done() => log.ToString().Split('\n').Count(l => l.StartsWith("  loaded the test encoder in ", StringComparison.Ordinal));
+            Assert.Equal("", log.ToString()); // building the encoder object loads nothing
+            text.Encode(new[] { Prompts[0] }).Dispose();
+            Assert.Equal((1, 1), (Loads(), Done()));
+            text.Encode(new[] { Prompts[0] }).Dispose(); // cached: no load
+            Assert.Equal((1, 1), (Loads(), Done()));
+            text.Encode(new[] { Prompts[1] }).Dispose(); // unloaded after use: a new prompt loads again
+            Assert.Equal((2, 2), (Loads(), Done()));
+        }
+        finally { dir.Delete(true); }
     }
 
     [Fact]
