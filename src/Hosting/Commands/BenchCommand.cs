@@ -48,7 +48,7 @@ public static class BenchCommand
                 parse.GetValue(threads)), Console.Out);
             Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
                               $"latent={h}x{w} tokens/chunk={result.TokensPerChunk} denoise_ms/chunk={result.MedianDenoiseMs:F1} " +
-                              $"context_ms/chunk={result.MedianContextMs:F1} tokens/s={result.TokensPerSecond:F1} " +
+                              $"context_ms/chunk={result.MedianContextMs:F1} cpu_ms/chunk={result.MedianCpuMs:F0} tokens/s={result.TokensPerSecond:F1} " +
                               $"kv_cache_bytes={result.KvCacheBytes} peak_working_set_bytes={result.PeakWorkingSetBytes}");
             return 0;
           }
