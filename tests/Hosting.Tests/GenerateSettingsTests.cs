@@ -13,7 +13,7 @@ public class GenerateSettingsTests
         new(["x"], 0, "out", 1, 16, new WeightOptions(null, null, false, "auto", -1, 0), null, null, 8, 8, UnloadTextEncoder: unload);
 
     [Theory]
-    [InlineData("auto", ScalarType.Float32)] // measured: bfloat16 is 5-10x slower on CPU (benchmarks/dtype-cpu-20261127.txt)
+    [InlineData("auto", ScalarType.Float32)] // measured: bfloat16 2-6x slower on CPU (benchmarks/dtype-cpu-20261127.txt)
     [InlineData("bf16", ScalarType.BFloat16)]
     [InlineData("float16", ScalarType.Float16)]
     [InlineData(" FLOAT32 ", ScalarType.Float32)]
