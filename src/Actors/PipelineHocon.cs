@@ -18,6 +18,7 @@ public static class PipelineHocon
             max-streams = 64
           }
           rolling { sink-frames = 3, window-frames = 12 }
+          text-encoder { unload-after-use = off }
           # One thread per stage worker: TorchSharp dispose scopes and device streams are per thread.
           device-dispatcher { type = PinnedDispatcher }
           fault-injection { }

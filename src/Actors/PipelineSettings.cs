@@ -2,7 +2,7 @@ using Akka.Configuration;
 
 namespace SelfForcing.Actors;
 
-/// <summary>Typed view of <c>selfforcing.pipeline</c> and <c>selfforcing.devices</c> (see hocon/selfforcing.conf).</summary>
+/// <summary>Typed view of <c>selfforcing.pipeline</c>, <c>selfforcing.devices</c> and <c>selfforcing.text-encoder</c> (see hocon/selfforcing.conf).</summary>
 public sealed record PipelineSettings
 {
     public string TextEncoderDevice { get; init; } = "cpu";
@@ -24,6 +24,8 @@ public sealed record PipelineSettings
     public int RollingWindowFrames { get; init; } = 12;
 
     public Engines.RollingAttention LongStreamAttention => new(RollingSinkFrames, RollingWindowFrames);
+    /// <summary>Low-memory hosts: drop the text encoder's weights after each new prompt, reloading them for the next.</summary>
+    public bool UnloadTextEncoderAfterUse { get; init; }
 
     public static PipelineSettings FromConfig(Config root)
     {
@@ -43,6 +45,7 @@ public sealed record PipelineSettings
             MaxStreams = c.GetInt("pipeline.max-streams", d.MaxStreams),
             RollingSinkFrames = c.GetInt("rolling.sink-frames", d.RollingSinkFrames),
             RollingWindowFrames = c.GetInt("rolling.window-frames", d.RollingWindowFrames),
+            UnloadTextEncoderAfterUse = c.GetBoolean("text-encoder.unload-after-use", d.UnloadTextEncoderAfterUse),
         }.Validate();
     }
 

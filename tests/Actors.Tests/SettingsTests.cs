@@ -21,6 +21,16 @@ public class SettingsTests
     }
 
     [Theory]
+    [InlineData("", false)]
+    [InlineData("selfforcing.text-encoder.unload-after-use = on", true)]
+    [InlineData("selfforcing.text-encoder.unload-after-use = off", false)]
+    public void Text_encoder_unload_after_use_is_off_unless_set(string hocon, bool expected)
+    {
+        var config = ConfigurationFactory.ParseString(hocon).WithFallback(PipelineHocon.Default);
+        Assert.Equal(expected, PipelineSettings.FromConfig(config).UnloadTextEncoderAfterUse);
+    }
+
+    [Theory]
     [InlineData("selfforcing.pipeline.max-in-flight = 0", "max-in-flight")]
     [InlineData("selfforcing.devices.denoiser = tpu", "devices.denoiser")]
     [InlineData("selfforcing.pipeline.latent-height = 7", "latent-height")]

@@ -20,7 +20,7 @@ public class GenerateCommandTests
             var stderr = new StringWriter();
             int rc = await GenerateCommand.RunAsync(Options(dir.FullName, "a cat", "a dog"), stdout, stderr);
             Assert.True(rc == 0, stderr.ToString());
-            Assert.Contains("NOISE", stdout.ToString());
+            Assert.Contains("NOISE", stderr.ToString());
             Assert.Contains("chunk 3/3", stdout.ToString());
             var files = Directory.GetFiles(dir.FullName, "*.mp4").OrderBy(f => f).ToArray();
             Assert.Equal(2, files.Length);

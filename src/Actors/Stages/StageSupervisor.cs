@@ -9,7 +9,8 @@ namespace SelfForcing.Actors.Stages;
 /// Owns one stage: a FIFO of jobs (streams take turns, since each stream has at most one job per stage at a time)
 /// and one restartable worker. When the worker throws, is killed or is stopped mid-job, the supervisor restarts or
 /// recreates it and, after a backoff, re-sends the job it was working on. A job that fails
-/// <see cref="PipelineSettings.MaxAttempts"/> times is answered with <see cref="StageJobFailed"/>: only its stream fails.
+/// <see cref="PipelineSettings.MaxAttempts"/> times, or once with an error no retry can fix
+/// (<see cref="StageFailures.IsPermanent"/>), is answered with <see cref="StageJobFailed"/>: only its stream fails.
 /// </summary>
 public sealed class StageSupervisor : ReceiveActor, IWithTimers
 {
@@ -68,11 +69,12 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         return worker;
     }
 
+    // Akka's own failure log is off: OnFailure logs each failure once, with the stack trace only where a retry follows.
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(ex =>
     {
         OnFailure(ex, restarted: true);
         return Directive.Restart;
-    });
+    }, loggingEnabled: false);
 
     private void TryStart()
     {
@@ -103,10 +105,14 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         var current = _current;
         current.Failures++;
         bool oom = IsOutOfMemory(ex);
-        string reason = oom ? $"device out of memory in {_stage}: {ex.Message}" : $"{ex.GetType().Name}: {ex.Message}";
-        _log.Warning("{0} failed on stream {1} chunk {2} (attempt {3}/{4}): {5}", _stage, current.Job.StreamId, current.Job.Chunk,
-            current.Failures, _settings.MaxAttempts, reason);
-        if (current.Failures >= _settings.MaxAttempts)
+        bool permanent = StageFailures.IsPermanent(ex);
+        string reason = oom ? $"device out of memory in {_stage}: {ex.Message}" : permanent ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+        if (permanent)
+            _log.Error("{0} failed on stream {1} chunk {2}, not retried: {3}", _stage, current.Job.StreamId, current.Job.Chunk, reason);
+        else
+            _log.Warning(ex, "{0} failed on stream {1} chunk {2} (attempt {3}/{4}): {5}", _stage, current.Job.StreamId, current.Job.Chunk,
+                current.Failures, _settings.MaxAttempts, reason);
+        if (permanent || current.Failures >= _settings.MaxAttempts)
         {
             current.ReplyTo.Tell(new StageJobFailed(_stage, current.Job.StreamId, current.Job.Chunk, current.Failures, reason, oom));
             _current = null;

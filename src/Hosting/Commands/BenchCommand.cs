@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SelfForcing.Hosting.Bench;
+using SelfForcing.Hosting.Output;
 using TorchSharp;
 
 namespace SelfForcing.Hosting.Commands;
@@ -15,7 +16,7 @@ public static class BenchCommand
         var chunks = new Option<int>("--chunks") { Description = "timed chunks (after one warm-up chunk)", DefaultValueFactory = _ => 3 };
         var steps = new Option<int>("--steps") { Description = "denoising steps per chunk", DefaultValueFactory = _ => 4 };
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N", DefaultValueFactory = _ => "cpu" };
-        var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
         var stage = new Option<string>("--stage") { Description = "denoise (the DiT) or decode (a decoder)", DefaultValueFactory = _ => "denoise" };
         var decoder = new Option<string>("--decoder") { Description = "with --stage decode: vae or taehv", DefaultValueFactory = _ => "vae" };
@@ -29,12 +30,7 @@ public static class BenchCommand
         {
           try
           {
-            var dt = parse.GetValue(dtype)!.ToLowerInvariant() switch
-            {
-                "float32" or "fp32" => torch.ScalarType.Float32,
-                "bfloat16" or "bf16" => torch.ScalarType.BFloat16,
-                var other => throw new ArgumentException($"--dtype '{other}' is not supported; use float32 or bfloat16"),
-            };
+            var dt = GeneratorDType.Resolve(parse.GetValue(dtype)!, SelfForcing.Model.TorchRuntime.ParseDevice(parse.GetValue(device)!));
             int c = parse.GetValue(chunks), s = parse.GetValue(steps), h = parse.GetValue(height), w = parse.GetValue(width);
             if (c < 1 || c > 1000) throw new ArgumentException("--chunks must be between 1 and 1000");
             if (s < 1 || s > 100) throw new ArgumentException("--steps must be between 1 and 100");
@@ -52,11 +48,11 @@ public static class BenchCommand
                 parse.GetValue(threads)), Console.Out);
             Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
                               $"latent={h}x{w} tokens/chunk={result.TokensPerChunk} denoise_ms/chunk={result.MedianDenoiseMs:F1} " +
-                              $"context_ms/chunk={result.MedianContextMs:F1} tokens/s={result.TokensPerSecond:F1} " +
+                              $"context_ms/chunk={result.MedianContextMs:F1} cpu_ms/chunk={result.MedianCpuMs:F0} tokens/s={result.TokensPerSecond:F1} " +
                               $"kv_cache_bytes={result.KvCacheBytes} peak_working_set_bytes={result.PeakWorkingSetBytes}");
             return 0;
           }
-          catch (ArgumentException e)
+          catch (Exception e) when (e is ArgumentException or InvalidOperationException)
           {
               Console.Error.WriteLine($"error: {e.Message}");
               return 1;

@@ -20,7 +20,7 @@ public static class GenerateCommand
         var wanDir = new Option<string?>("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder (config, DiT, UMT5, VAE, tokenizer); omit for the tiny random model" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
         var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
-        var dtype = new Option<string>("--dtype") { Description = "generator dtype: bfloat16, float16, float32", DefaultValueFactory = _ => "bfloat16" };
+        var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
         var decoder = new Option<string?>("--decoder") { Description = "vae, taehv or preview (default: vae with weights, preview without)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
@@ -29,19 +29,31 @@ public static class GenerateCommand
         var sink = new Option<int>("--sink-size") { Description = "latent frames kept forever by rolling attention", DefaultValueFactory = _ => 0 };
         var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables --decoder taehv (needs --wan-dir)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
+        var unloadText = new Option<bool>("--unload-text-encoder")
+        {
+            Description = "low memory: unload the text encoder (11 GB) after each new prompt, reload it for the next (HOCON selfforcing.text-encoder.unload-after-use)",
+        };
         var cmd = new Command("generate", "Generate videos from prompts through the actor pipeline and write them as mp4 files.")
         {
-            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, taehv, metricsPort,
+            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, taehv, metricsPort, unloadText,
         };
         cmd.SetAction((parse, ct) => RunAsync(new GenerateOptions(parse.GetValue(prompt)!, parse.GetValue(seed), parse.GetValue(outDir)!, parse.GetValue(chunks),
             parse.GetValue(fps), new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!,
-                parse.GetValue(localAttn), parse.GetValue(sink), parse.GetValue(taehv)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)),
+                parse.GetValue(localAttn), parse.GetValue(sink), parse.GetValue(taehv)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
+                parse.GetValue(unloadText)),
             Console.Out, Console.Error, ct));
         return cmd;
     }
 
     public sealed record GenerateOptions(string[] Prompts, long Seed, string OutDir, int Chunks, int Fps, WeightOptions Weights, string? Decoder,
-        string? ConfigPath, int? LatentHeight, int? LatentWidth, int? MetricsPort = null);
+        string? ConfigPath, int? LatentHeight, int? LatentWidth, int? MetricsPort = null, bool UnloadTextEncoder = false);
+
+    /// <summary>The HOCON settings with the command line's overrides applied (a flag can turn a setting on, never off).</summary>
+    public static PipelineSettings Settings(GenerateOptions o, Akka.Configuration.Config hocon)
+    {
+        var settings = PipelineSettings.FromConfig(hocon);
+        return o.UnloadTextEncoder ? settings with { UnloadTextEncoderAfterUse = true } : settings;
+    }
 
     public static async Task<int> RunAsync(GenerateOptions o, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
     {
@@ -49,11 +61,12 @@ public static class GenerateCommand
         {
             if (o.Prompts.Length == 0) throw new ArgumentException("give at least one --prompt");
             var hocon = PipelineHocon.Load(o.ConfigPath);
-            var settings = PipelineSettings.FromConfig(hocon);
+            var settings = Settings(o, hocon);
             bool tiny = EngineFactory.IsTiny(o.Weights);
+            WeightFiles.Validate(o.Weights); // before anything is created or loaded (Build checks again: milliseconds)
             Directory.CreateDirectory(o.OutDir);
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
-            using var engines = EngineFactory.Build(o.Weights, settings, stdout);
+            using var engines = EngineFactory.Build(o.Weights, settings, stderr);
             using var system = ActorSystem.Create("selfforcing", hocon);
             var pipeline = SelfForcingPipeline.Start(system, settings, engines);
             int height = o.LatentHeight ?? (tiny ? 16 : settings.DefaultLatentHeight);
@@ -70,8 +83,13 @@ public static class GenerateCommand
             await system.Terminate();
             return 0;
         }
+        catch (WeightFilesException e)
+        {
+            foreach (var problem in e.Problems) stderr.WriteLine($"error: {problem}");
+            return 1;
+        }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or StreamFailedException
-                                     or Model.Checkpoints.CheckpointFormatException or NotSupportedException or OperationCanceledException)
+                                     or Model.Checkpoints.CheckpointFormatException or InvalidDataException or NotSupportedException or OperationCanceledException)
         {
             stderr.WriteLine($"error: {e.Message.ReplaceLineEndings(" ")}");
             return 1;

@@ -10,7 +10,7 @@ namespace SelfForcing.Hosting.Commands;
 public static class ServeCommand
 {
     public sealed record ServeOptions(string? NatsUrl, string? ConfigPath, string? SubjectPrefix, WeightOptions Weights, string? Decoder,
-        int? LatentHeight, int? LatentWidth, int? MetricsPort);
+        int? LatentHeight, int? LatentWidth, int? MetricsPort, bool UnloadTextEncoder = false);
 
     public static Command Create()
     {
@@ -20,7 +20,11 @@ public static class ServeCommand
         var wanDir = new Option<string?>("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder; omit for the tiny random model" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
         var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
-        var dtype = new Option<string>("--dtype") { Description = "generator dtype: bfloat16, float16, float32", DefaultValueFactory = _ => "bfloat16" };
+        var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
+        var unloadText = new Option<bool>("--unload-text-encoder")
+        {
+            Description = "low memory: unload the text encoder (11 GB) after each new prompt, reload it for the next (HOCON selfforcing.text-encoder.unload-after-use)",
+        };
         var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables decoder taehv (needs --wan-dir)" };
         var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, preview without)" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
@@ -28,11 +32,12 @@ public static class ServeCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
         var cmd = new Command("serve", "Serve live text-to-video streams over NATS (request/reply API on <prefix>.api.*, video on <prefix>.streams.<id>.video).")
         {
-            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort,
+            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort, unloadText,
         };
         cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
             new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, -1, 0, parse.GetValue(taehv)),
-            parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort)), Console.Out, Console.Error, ct));
+            parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
+            parse.GetValue(unloadText)), Console.Out, Console.Error, ct));
         return cmd;
     }
 
@@ -54,9 +59,12 @@ public static class ServeCommand
                 SubjectPrefix = o.SubjectPrefix ?? settings.SubjectPrefix,
             }).Validate();
             var pipelineSettings = PipelineSettings.FromConfig(hocon);
+            if (o.UnloadTextEncoder) pipelineSettings = pipelineSettings with { UnloadTextEncoderAfterUse = true };
             bool tiny = EngineFactory.IsTiny(o.Weights);
+            WeightFiles.Validate(o.Weights); // before anything heavy loads
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
-            var engines = EngineFactory.Build(o.Weights, pipelineSettings, stdout);
+            // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
+            var engines = EngineFactory.Build(o.Weights, pipelineSettings, stderr);
             host = await ServeHost.StartAsync(hocon, settings, engines, o.Decoder ?? (tiny ? "preview" : "vae"),
                 o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
             stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
@@ -68,7 +76,12 @@ public static class ServeCommand
             stdout.WriteLine("stopped");
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException
+        catch (WeightFilesException e)
+        {
+            foreach (var problem in e.Problems) stderr.WriteLine($"error: {problem}");
+            return 1;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or NotSupportedException or InvalidDataException
                                      or Model.Checkpoints.CheckpointFormatException or OperationCanceledException)
         {
             if (host is not null) await host.StopAsync();

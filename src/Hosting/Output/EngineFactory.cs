@@ -17,60 +17,65 @@ public static class EngineFactory
 {
     public static bool IsTiny(WeightOptions w) => w.WanDir is null;
 
+    /// <param name="log">Notices and load progress (one line as each load starts, one when it is done).</param>
     public static PipelineEngines Build(WeightOptions w, PipelineSettings settings, TextWriter log)
     {
+        // Every file first: a missing or malformed one is reported before minutes of loading, not after.
+        WeightFiles.Validate(w);
         if (w.WanDir is null)
         {
-            if (w.Checkpoint is not null) throw new ArgumentException("--checkpoint needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
             return PipelineEngines.Tiny(settings, rolling: false);
         }
-        if (!Directory.Exists(w.WanDir)) throw new DirectoryNotFoundException($"--wan-dir '{w.WanDir}' does not exist");
-        var dtype = w.DType.ToLowerInvariant() switch
-        {
-            "bfloat16" or "bf16" => ScalarType.BFloat16,
-            "float16" or "fp16" => ScalarType.Float16,
-            "float32" or "fp32" => ScalarType.Float32,
-            _ => throw new ArgumentException($"--dtype '{w.DType}' is not supported (bfloat16, float16, float32)"),
-        };
         var denoiseDevice = TorchRuntime.ParseDevice(settings.DenoiserDevice);
         var textDevice = TorchRuntime.ParseDevice(settings.TextEncoderDevice);
         var decodeDevice = TorchRuntime.ParseDevice(settings.DecoderDevice);
+        var dtype = GeneratorDType.Resolve(w.DType, denoiseDevice);
+        var progress = new LoadProgress(log);
 
-        log.WriteLine($"Loading the generator from {w.WanDir}{(w.Checkpoint is null ? "" : $" + {w.Checkpoint} [{(w.UseEma ? "generator_ema" : "generator")}]")} ({dtype}, {settings.DenoiserDevice})");
-        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize, w.SinkSize);
-
-        log.WriteLine($"Loading UMT5-XXL ({settings.TextEncoderDevice})");
-        var tokenizer = UmT5Tokenizer.FromDirectory(Path.Combine(w.WanDir, "google", "umt5-xxl"));
-        var t5Path = Path.Combine(w.WanDir, "models_t5_umt5-xxl-enc-bf16.pth");
-        var text = new TextEncoder(tokenizer, T5EncoderConfig.UmT5Xxl, () => Stream(t5Path), textDevice, ScalarType.BFloat16);
-
-        log.WriteLine($"Loading the Wan VAE decoder ({settings.DecoderDevice})");
-        var vae = new WanVae(WanVaeConfig.Wan21, decodeDevice, ScalarType.Float32, includeEncoder: false);
-        using (var sd = StateDict.Open(Path.Combine(w.WanDir, "Wan2.1_VAE.pth")))
+        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize, w.SinkSize, progress);
+        try
         {
-            var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));
-            try { vae.LoadStateDict(weights); }
-            finally { foreach (var t in weights.Values) t.Dispose(); }
+            var tokenizer = UmT5Tokenizer.FromDirectory(Path.Combine(w.WanDir, WanFolder.Tokenizer));
+            var t5Path = Path.Combine(w.WanDir, WanFolder.TextEncoder);
+            // The encoder loads at its first prompt (and again after each unload), reporting each load as it happens.
+            var text = new TextEncoder(tokenizer, T5EncoderConfig.UmT5Xxl,
+                () => progress.Stream($"UMT5-XXL ({ScalarType.BFloat16}, {settings.TextEncoderDevice})", t5Path),
+                textDevice, ScalarType.BFloat16, TextOptions(settings));
+            if (settings.UnloadTextEncoderAfterUse) log.WriteLine("The text encoder is unloaded after each new prompt (text-encoder.unload-after-use).");
+
+            var vaePath = Path.Combine(w.WanDir, WanFolder.Vae);
+            var step = progress.Begin($"the Wan VAE decoder ({settings.DecoderDevice})", vaePath, new FileInfo(vaePath).Length);
+            var vae = new WanVae(WanVaeConfig.Wan21, decodeDevice, ScalarType.Float32, includeEncoder: false);
+            using (var sd = StateDict.Open(vaePath))
+            {
+                var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));
+                try { vae.LoadStateDict(weights); }
+                finally { foreach (var t in weights.Values) t.Dispose(); }
+            }
+            step.Done();
+            IDecodeEngine decode = new WanVaeDecodeEngine(vae);
+            if (w.Taehv is not null)
+            {
+                step = progress.Begin($"TAEHV ({settings.DecoderDevice})", w.Taehv, new FileInfo(w.Taehv).Length);
+                var taehv = new Model.Taehv.TaehvDecoder(Model.Taehv.TaehvConfig.Wan21, decodeDevice);
+                using var sd = StateDict.Open(w.Taehv);
+                var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));
+                try { taehv.LoadStateDict(weights); }
+                finally { foreach (var t in weights.Values) t.Dispose(); }
+                step.Done();
+                decode = new CompositeDecodeEngine(decode, new TaehvDecodeEngine(taehv));
+            }
+            return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype, longStreams: settings.LongStreamAttention), decode);
         }
-        IDecodeEngine decode = new WanVaeDecodeEngine(vae);
-        if (w.Taehv is not null)
+        catch
         {
-            log.WriteLine($"Loading TAEHV from {w.Taehv} ({settings.DecoderDevice})");
-            var taehv = new Model.Taehv.TaehvDecoder(Model.Taehv.TaehvConfig.Wan21, decodeDevice);
-            using var sd = StateDict.Open(w.Taehv);
-            var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));
-            try { taehv.LoadStateDict(weights); }
-            finally { foreach (var t in weights.Values) t.Dispose(); }
-            decode = new CompositeDecodeEngine(decode, new TaehvDecodeEngine(taehv));
+            model.Dispose();
+            throw;
         }
-        return new PipelineEngines(new Umt5TextEncodeEngine(text, textDevice), new SelfForcingDenoiseEngine(model, denoiseDevice, dtype, longStreams: settings.LongStreamAttention), decode);
     }
 
-    // Streams T5 weights one tensor at a time; the encoder copies and disposes each, so only one model copy exists.
-    private static IEnumerable<KeyValuePair<string, Tensor>> Stream(string path)
-    {
-        using var sd = StateDict.Open(path);
-        foreach (var kv in sd.Tensors()) yield return kv;
-    }
+    /// <summary>The text encoder's runtime options from the pipeline settings.</summary>
+    public static TextEncoderOptions TextOptions(PipelineSettings settings) =>
+        TextEncoderOptions.Default with { UnloadAfterEncode = settings.UnloadTextEncoderAfterUse };
 }

@@ -20,11 +20,18 @@ public static class ModuleWeights
             .OrderBy(k => k, StringComparer.Ordinal).ToList();
         if (missing.Count + unexpected.Count + misShaped.Count == 0) return;
         var parts = new List<string>();
-        if (missing.Count > 0) parts.Add($"missing {missing.Count} key(s): {string.Join(", ", missing)}");
-        if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} key(s): {string.Join(", ", unexpected)}");
-        if (misShaped.Count > 0) parts.Add($"wrong shape for {misShaped.Count} key(s): {string.Join("; ", misShaped)}");
+        if (missing.Count > 0) parts.Add($"missing {missing.Count} key(s): {List(missing, ", ")}");
+        if (unexpected.Count > 0) parts.Add($"unexpected {unexpected.Count} key(s): {List(unexpected, ", ")}");
+        if (misShaped.Count > 0) parts.Add($"wrong shape for {misShaped.Count} key(s): {List(misShaped, "; ")}");
         throw new CheckpointFormatException($"Cannot load {what}: {string.Join(". ", parts)}");
     }
+
+    /// <summary>Keys listed in an error, at most this many per kind: a wrong file can miss all ~800 of a DiT's keys.</summary>
+    public const int MaxListedKeys = 12;
+
+    private static string List(IReadOnlyList<string> keys, string separator) =>
+        keys.Count <= MaxListedKeys ? string.Join(separator, keys)
+        : $"{string.Join(separator, keys.Take(MaxListedKeys))} and {keys.Count - MaxListedKeys} more";
 
     public static void LoadStrict(nn.Module module, IReadOnlyDictionary<string, Tensor> weights, string? what = null)
     {

@@ -9,8 +9,9 @@ namespace SelfForcing.Model.Dit;
 /// </summary>
 public sealed class CausalWanModel : WanTransformer
 {
-    public CausalWanModel(WanConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32)
-        : base(nameof(CausalWanModel), config, device, dtype) { }
+    /// <param name="init"><see cref="WeightInit.Uninitialised"/> when a checkpoint is loaded next (see <see cref="WanCheckpointLoader"/>).</param>
+    public CausalWanModel(WanConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, WeightInit init = WeightInit.Default)
+        : base(nameof(CausalWanModel), config, device, dtype, init) { }
 
     /// <summary>
     /// x [B, C, F, H, W] latents of this call; t [B, F] (or [B]) timesteps; context [B, ≤text_len, text_dim]

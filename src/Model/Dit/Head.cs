@@ -13,10 +13,10 @@ public sealed class Head : nn.Module<Tensor, Tensor>
     public readonly Parameter modulation;
 #pragma warning restore IDE1006
 
-    public Head(WanConfig c, Device? device, ScalarType dtype) : base(nameof(Head))
+    public Head(WanConfig c, Device? device, ScalarType dtype, WeightInit init = WeightInit.Default) : base(nameof(Head))
     {
         norm = new WanLayerNorm(c.Dim, c.Eps, false, device, dtype);
-        head = nn.Linear(c.Dim, c.PatchElements, true, device, dtype);
+        head = DitLayers.Linear(c.Dim, c.PatchElements, device, dtype, init);
         modulation = new Parameter(zeros([1, 2, c.Dim], dtype, device));
         RegisterComponents();
     }

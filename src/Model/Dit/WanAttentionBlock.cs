@@ -20,17 +20,17 @@ public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
     public readonly Parameter modulation;
 #pragma warning restore IDE1006
 
-    public WanAttentionBlock(WanConfig c, Device? device, ScalarType dtype) : base(nameof(WanAttentionBlock))
+    public WanAttentionBlock(WanConfig c, Device? device, ScalarType dtype, WeightInit init = WeightInit.Default) : base(nameof(WanAttentionBlock))
     {
         norm1 = new WanLayerNorm(c.Dim, c.Eps, false, device, dtype);
-        self_attn = new WanSelfAttention(c, device, dtype);
+        self_attn = new WanSelfAttention(c, device, dtype, init);
         norm3 = c.CrossAttnNorm ? new WanLayerNorm(c.Dim, c.Eps, true, device, dtype) : nn.Identity();
-        cross_attn = new WanT2VCrossAttention(c, device, dtype);
+        cross_attn = new WanT2VCrossAttention(c, device, dtype, init);
         norm2 = new WanLayerNorm(c.Dim, c.Eps, false, device, dtype);
         ffn = nn.Sequential(
-            ("0", nn.Linear(c.Dim, c.FfnDim, true, device, dtype)),
+            ("0", DitLayers.Linear(c.Dim, c.FfnDim, device, dtype, init)),
             ("1", nn.GELU(GELU.Approximate.tanh)),
-            ("2", nn.Linear(c.FfnDim, c.Dim, true, device, dtype)));
+            ("2", DitLayers.Linear(c.FfnDim, c.Dim, device, dtype, init)));
         modulation = new Parameter(zeros([1, 6, c.Dim], dtype, device));
         RegisterComponents();
     }

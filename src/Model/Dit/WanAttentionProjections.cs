@@ -17,13 +17,13 @@ public abstract class WanAttentionProjections : nn.Module<Tensor, Tensor>
 
     protected int Heads { get; }
 
-    protected WanAttentionProjections(string name, WanConfig c, Device? device, ScalarType dtype) : base(name)
+    protected WanAttentionProjections(string name, WanConfig c, Device? device, ScalarType dtype, WeightInit init) : base(name)
     {
         Heads = c.NumHeads;
-        q = nn.Linear(c.Dim, c.Dim, true, device, dtype);
-        k = nn.Linear(c.Dim, c.Dim, true, device, dtype);
-        v = nn.Linear(c.Dim, c.Dim, true, device, dtype);
-        o = nn.Linear(c.Dim, c.Dim, true, device, dtype);
+        q = DitLayers.Linear(c.Dim, c.Dim, device, dtype, init);
+        k = DitLayers.Linear(c.Dim, c.Dim, device, dtype, init);
+        v = DitLayers.Linear(c.Dim, c.Dim, device, dtype, init);
+        o = DitLayers.Linear(c.Dim, c.Dim, device, dtype, init);
         norm_q = c.QkNorm ? new WanRmsNorm(c.Dim, c.Eps, device, dtype) : nn.Identity();
         norm_k = c.QkNorm ? new WanRmsNorm(c.Dim, c.Eps, device, dtype) : nn.Identity();
     }

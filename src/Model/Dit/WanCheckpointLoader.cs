@@ -25,27 +25,24 @@ public static class WanCheckpointLoader
     /// <summary>
     /// Loads the causal generator. With <paramref name="selfForcingCheckpoint"/>, the Wan folder's weights are
     /// skipped (the reference overwrites them all) and the chosen state dict is loaded strictly instead.
+    /// Every key and shape is checked against a model built on the <c>meta</c> device (no memory) before the real
+    /// model is allocated, and that one is built uninitialised: a wrong file fails in well under a second, and no
+    /// time is spent random-initialising weights the checkpoint overwrites.
     /// </summary>
+    /// <param name="progress">Told when the weights start loading (path, bytes) and when they are in.</param>
     public static CausalWanModel LoadCausal(string wanFolder, string? selfForcingCheckpoint, bool useEma, Device device, ScalarType dtype,
-        int localAttnSize = -1, int sinkSize = 0)
+        int localAttnSize = -1, int sinkSize = 0, LoadProgress? progress = null)
     {
         var config = ReadConfig(wanFolder, localAttnSize, sinkSize);
-        var model = new CausalWanModel(config, device, dtype);
+        using var source = OpenGenerator(wanFolder, selfForcingCheckpoint, useEma);
+        CheckShapes(config, source.Weights, source.What);
+        var load = progress?.Begin($"the generator ({dtype}, {device})", source.Path, source.Bytes);
+        var model = new CausalWanModel(config, device, dtype, WeightInit.Uninitialised);
         try
         {
-            if (selfForcingCheckpoint is null)
-            {
-                using var sd = StateDict.Open(wanFolder);
-                sd.LoadInto(model, $"{wanFolder} (Wan2.1 DiT)");
-            }
-            else
-            {
-                using var sd = StateDict.Open(selfForcingCheckpoint);
-                var group = useEma ? "generator_ema." : "generator.";
-                using var generator = sd.WithPrefix(group).NormalizeWrapperNames().StripOptionalPrefix("model.");
-                generator.LoadInto(model, $"{selfForcingCheckpoint} [{group.TrimEnd('.')}]");
-            }
+            source.Weights.LoadInto(model, source.What);
             model.eval();
+            load?.Done();
             return model;
         }
         catch
@@ -54,4 +51,60 @@ public static class WanCheckpointLoader
             throw;
         }
     }
+
+    /// <summary>
+    /// Checks the generator's weights (keys and shapes, from file headers only) against <paramref name="wanFolder"/>'s
+    /// config without allocating the model: what <see cref="LoadCausal"/> would reject, found in milliseconds.
+    /// </summary>
+    public static void Check(string wanFolder, string? selfForcingCheckpoint, bool useEma)
+    {
+        var config = ReadConfig(wanFolder);
+        using var source = OpenGenerator(wanFolder, selfForcingCheckpoint, useEma);
+        CheckShapes(config, source.Weights, source.What);
+    }
+
+    private static void CheckShapes(WanConfig config, StateDict weights, string what)
+    {
+        using var meta = new CausalWanModel(config, new Device(TorchSharp.DeviceType.META), ScalarType.Float32);
+        var targets = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in meta.named_parameters()) targets[name] = p;
+        foreach (var (name, b) in meta.named_buffers()) targets.TryAdd(name, b);
+        ModuleWeights.CheckStrict(targets, weights.Keys.ToDictionary(k => k, k => weights.Info(k).Shape, StringComparer.Ordinal), what);
+    }
+
+    /// <summary>The generator's state dict (a view into its file) and the files it keeps open.</summary>
+    private sealed class GeneratorSource(StateDict file, StateDict weights, string what, string path) : IDisposable
+    {
+        public StateDict Weights { get; } = weights;
+        public string What { get; } = what;
+        public string Path { get; } = path;
+        public long Bytes { get; } = WeightFileSize(path);
+        public void Dispose() => file.Dispose();
+    }
+
+    private static GeneratorSource OpenGenerator(string wanFolder, string? selfForcingCheckpoint, bool useEma)
+    {
+        if (selfForcingCheckpoint is null)
+        {
+            var folder = StateDict.Open(wanFolder);
+            return new GeneratorSource(folder, folder, $"{wanFolder} (Wan2.1 DiT)", wanFolder);
+        }
+        var sd = StateDict.Open(selfForcingCheckpoint);
+        try
+        {
+            var group = useEma ? "generator_ema." : "generator.";
+            var generator = sd.WithPrefix(group).NormalizeWrapperNames().StripOptionalPrefix("model.");
+            return new GeneratorSource(sd, generator, $"{selfForcingCheckpoint} [{group.TrimEnd('.')}]", selfForcingCheckpoint);
+        }
+        catch
+        {
+            sd.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Bytes of a weight file, or of the safetensors files of a folder.</summary>
+    public static long WeightFileSize(string path) =>
+        Directory.Exists(path) ? Directory.GetFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length)
+        : File.Exists(path) ? new FileInfo(path).Length : 0;
 }

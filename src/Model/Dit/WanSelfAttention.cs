@@ -10,7 +10,7 @@ namespace SelfForcing.Model.Dit;
 /// </summary>
 public sealed class WanSelfAttention : WanAttentionProjections
 {
-    public WanSelfAttention(WanConfig c, Device? device, ScalarType dtype) : base(nameof(WanSelfAttention), c, device, dtype) => RegisterComponents();
+    public WanSelfAttention(WanConfig c, Device? device, ScalarType dtype, WeightInit init = WeightInit.Default) : base(nameof(WanSelfAttention), c, device, dtype, init) => RegisterComponents();
 
     /// <param name="x">[B, L, D] modulated hidden states.</param>
     /// <param name="cache">null for bidirectional attention over x's tokens.</param>

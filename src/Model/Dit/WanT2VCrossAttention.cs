@@ -6,7 +6,8 @@ namespace SelfForcing.Model.Dit;
 /// <summary>Text cross-attention: no RoPE, no mask — every text row, zero padding included, is attended.</summary>
 public sealed class WanT2VCrossAttention : WanAttentionProjections
 {
-    public WanT2VCrossAttention(WanConfig c, Device? device, ScalarType dtype) : base(nameof(WanT2VCrossAttention), c, device, dtype) =>
+    public WanT2VCrossAttention(WanConfig c, Device? device, ScalarType dtype, WeightInit init = WeightInit.Default)
+        : base(nameof(WanT2VCrossAttention), c, device, dtype, init) =>
         RegisterComponents();
 
     /// <summary>Keys and values [B, text_len, N, d] of the embedded text.</summary>

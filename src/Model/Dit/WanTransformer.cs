@@ -27,7 +27,7 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Optional hook receiving intermediate outputs by reference module name (debugging and parity traces).</summary>
     public Action<string, Tensor>? Trace { get; set; }
 
-    protected WanTransformer(string name, WanConfig config, Device? device, ScalarType dtype) : base(name)
+    protected WanTransformer(string name, WanConfig config, Device? device, ScalarType dtype, WeightInit init) : base(name)
     {
         Config = config.Validate();
         if (device is null || device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply();
@@ -35,18 +35,18 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         var ps = c.PatchSize;
         patch_embedding = nn.Conv3d(c.InDim, c.Dim, (ps[0], ps[1], ps[2]), stride: (ps[0], ps[1], ps[2]), device: device, dtype: dtype);
         text_embedding = nn.Sequential(
-            ("0", nn.Linear(c.TextDim, c.Dim, true, device, dtype)),
+            ("0", DitLayers.Linear(c.TextDim, c.Dim, device, dtype, init)),
             ("1", nn.GELU(GELU.Approximate.tanh)),
-            ("2", nn.Linear(c.Dim, c.Dim, true, device, dtype)));
+            ("2", DitLayers.Linear(c.Dim, c.Dim, device, dtype, init)));
         time_embedding = nn.Sequential(
-            ("0", nn.Linear(c.FreqDim, c.Dim, true, device, dtype)),
+            ("0", DitLayers.Linear(c.FreqDim, c.Dim, device, dtype, init)),
             ("1", nn.SiLU()),
-            ("2", nn.Linear(c.Dim, c.Dim, true, device, dtype)));
+            ("2", DitLayers.Linear(c.Dim, c.Dim, device, dtype, init)));
         time_projection = nn.Sequential(
             ("0", nn.SiLU()),
-            ("1", nn.Linear(c.Dim, 6L * c.Dim, true, device, dtype)));
-        blocks = new ModuleList<WanAttentionBlock>(Enumerable.Range(0, c.NumLayers).Select(_ => new WanAttentionBlock(c, device, dtype)).ToArray());
-        head = new Head(c, device, dtype);
+            ("1", DitLayers.Linear(c.Dim, 6L * c.Dim, device, dtype, init)));
+        blocks = new ModuleList<WanAttentionBlock>(Enumerable.Range(0, c.NumLayers).Select(_ => new WanAttentionBlock(c, device, dtype, init)).ToArray());
+        head = new Head(c, device, dtype, init);
         _rope = new RotaryEmbedding(c.HeadDim);
         RegisterComponents();
     }

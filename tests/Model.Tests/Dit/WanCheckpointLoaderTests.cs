@@ -65,4 +65,73 @@ public class WanCheckpointLoaderTests
         }
         finally { folder.Delete(true); }
     }
+
+    private const string FullSizeConfigJson = """
+        {"_class_name": "WanModel", "dim": 1536, "eps": 1e-06, "ffn_dim": 8960, "freq_dim": 256, "in_dim": 16, "model_type": "t2v",
+         "num_heads": 12, "num_layers": 30, "out_dim": 16, "text_len": 512}
+        """;
+
+    [Fact]
+    public void A_mis_shaped_full_size_checkpoint_fails_before_the_model_is_allocated()
+    {
+        var folder = Directory.CreateTempSubdirectory("sf-wan-");
+        try
+        {
+            File.WriteAllText(Path.Combine(folder.FullName, "config.json"), FullSizeConfigJson);
+            var pt = Path.Combine(folder.FullName, "self_forcing_dmd.pt");
+            // A 14B-width head in a 1.3B checkpoint: the classic mixed-up download.
+            Checkpoints.TorchZipTestWriter.Write(pt, new Dictionary<string, object>
+            {
+                ["generator_ema"] = new Dictionary<string, object> { ["model.head.head.weight"] = zeros(64, 5120), ["model.head.head.bias"] = zeros(64) },
+            });
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var ex = Assert.Throws<CheckpointFormatException>(() => WanCheckpointLoader.LoadCausal(folder.FullName, pt, true, CPU, ScalarType.Float32));
+            Assert.Contains("head.head.weight: checkpoint [64, 5120] vs model [64, 1536]", ex.Message);
+            using var meta = new CausalWanModel(WanConfig.T2V_1_3B, new Device(TorchSharp.DeviceType.META));
+            int missing = meta.named_parameters().Count() - 2; // all but the two head tensors given
+            Assert.Contains($"missing {missing} key(s)", ex.Message);
+            Assert.Contains($"and {missing - ModuleWeights.MaxListedKeys} more", ex.Message); // listed, not all ~800 of them
+            // Allocating and random-initialising the 5.7 GB model first took ~12 s on the dev VM; headers alone take milliseconds.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"failing took {clock.Elapsed}");
+        }
+        finally { folder.Delete(true); }
+    }
+
+    [Fact]
+    public void Uninitialised_models_have_the_same_parameters_as_initialised_ones()
+    {
+        using var init = new CausalWanModel(WanConfig.Tiny, CPU, ScalarType.BFloat16);
+        using var bare = new CausalWanModel(WanConfig.Tiny, CPU, ScalarType.BFloat16, WeightInit.Uninitialised);
+        var a = init.named_parameters().Select(p => (p.name, string.Join(",", p.parameter.shape), p.parameter.dtype)).ToList();
+        var b = bare.named_parameters().Select(p => (p.name, string.Join(",", p.parameter.shape), p.parameter.dtype)).ToList();
+        Assert.Equal(a, b);
+        Assert.Equal(init.named_buffers().Select(x => x.name), bare.named_buffers().Select(x => x.name));
+    }
+
+    [Fact]
+    public void Loading_reports_the_file_and_its_size_when_it_starts_and_the_time_when_done()
+    {
+        var folder = Directory.CreateTempSubdirectory("sf-wan-");
+        try
+        {
+            File.WriteAllText(Path.Combine(folder.FullName, "config.json"), TinyConfigJson);
+            using var source = new CausalWanModel(WanConfig.Tiny with { TextLen = 16 });
+            var file = Path.Combine(folder.FullName, "diffusion_pytorch_model.safetensors");
+            SafeTensorsWriter.Write(file, source.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.detach().clone()));
+            var log = new StringWriter();
+            using var model = WanCheckpointLoader.LoadCausal(folder.FullName, null, false, CPU, ScalarType.Float32, progress: new LoadProgress(log));
+            var lines = log.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.StartsWith("Loading the generator", lines[0]);
+            Assert.Contains($"{folder.FullName} ({LoadProgress.Size(new FileInfo(file).Length)})", lines[0]);
+            Assert.Matches(@"^  loaded the generator .* in \d+\.\d s$", lines[1]);
+        }
+        finally { folder.Delete(true); }
+    }
+
+    [Theory]
+    [InlineData(999_999_999L, "1000.0 MB")]
+    [InlineData(11_361_920_000L, "11.4 GB")]
+    [InlineData(5_676_000_000L, "5.7 GB")]
+    public void Sizes_read_as_file_managers_show_them(long bytes, string expected) => Assert.Equal(expected, LoadProgress.Size(bytes));
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SelfForcing.Model.Checkpoints;
 using SelfForcing.Model.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -108,6 +109,54 @@ public class TextEncoderTests
         Assert.False(text.IsLoaded);
         Assert.Equal(2, source.Loads);
         Assert.Equal(0f, (a - b).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Unload_after_use_with_the_cache_reloads_only_for_new_prompts_and_gives_the_same_embeddings()
+    {
+        // The generate default: cache on; --unload-text-encoder adds unload-after-use.
+        var (text, source) = Create(TextEncoderOptions.Default with { UnloadAfterEncode = true });
+        var (resident, _) = Create();
+        using var _d = text;
+        using var _r = resident;
+        using var scope = NewDisposeScope();
+        Assert.False(text.IsLoaded);
+        var a = text.Encode(new[] { Prompts[0] });
+        Assert.Equal(1, source.Loads);
+        Assert.False(text.IsLoaded);                // unloaded right after use
+        var again = text.Encode(new[] { Prompts[0] });
+        Assert.Equal(1, source.Loads);              // a repeated prompt comes from the cache: no reload
+        var b = text.Encode(new[] { Prompts[1] });
+        Assert.Equal(2, source.Loads);              // a new prompt loads the encoder again
+        Assert.False(text.IsLoaded);
+        Assert.Equal(0f, (a - again).abs().max().item<float>());
+        Assert.Equal(0f, (a - resident.Encode(new[] { Prompts[0] })).abs().max().item<float>());
+        Assert.Equal(0f, (b - resident.Encode(new[] { Prompts[1] })).abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Each_real_load_is_reported_when_it_happens_not_before()
+    {
+        var dir = Directory.CreateTempSubdirectory("sf-t5-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "t5.safetensors");
+            SafeTensorsWriter.Write(file, TextTestModels.RandomWeights(TextTestModels.Tiny));
+            var log = new StringWriter();
+            var progress = new LoadProgress(log);
+            using var text = new TextEncoder(TextTestModels.Tokenizer(), TextTestModels.Tiny, () => progress.Stream("the test encoder", file), CPU,
+                ScalarType.Float32, TextEncoderOptions.Default with { UnloadAfterEncode = true });
+            int Loads() => log.ToString().Split('\n').Count(l => l.StartsWith($"Loading the test encoder from {file} (", StringComparison.Ordinal));
+            int Done() => log.ToString().Split('\n').Count(l => l.StartsWith("  loaded the test encoder in ", StringComparison.Ordinal));
+            Assert.Equal("", log.ToString()); // building the encoder object loads nothing
+            text.Encode(new[] { Prompts[0] }).Dispose();
+            Assert.Equal((1, 1), (Loads(), Done()));
+            text.Encode(new[] { Prompts[0] }).Dispose(); // cached: no load
+            Assert.Equal((1, 1), (Loads(), Done()));
+            text.Encode(new[] { Prompts[1] }).Dispose(); // unloaded after use: a new prompt loads again
+            Assert.Equal((2, 2), (Loads(), Done()));
+        }
+        finally { dir.Delete(true); }
     }
 
     [Fact]
