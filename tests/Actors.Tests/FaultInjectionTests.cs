@@ -50,18 +50,20 @@ public class FaultInjectionTests() : TestKit(PipelineHocon.Default)
     [Fact]
     public async Task A_chunk_that_keeps_failing_fails_only_its_stream()
     {
-        // Each pipeline numbers its streams s1, s2, …: fail every attempt of the first stream's chunk 1.
-        var faults = new FaultInjector([new FaultRule(Stage.Denoise, FaultAction.Throw, Chunk: 1, StreamId: "s1", Times: 3)]);
+        // Stream ids are random: target the doomed stream by its prompt. Every attempt of its chunk 1 fails.
+        var faults = new FaultInjector([new FaultRule(Stage.Denoise, FaultAction.Throw, Chunk: 1, Prompt: "doomed", Times: 3)]);
         var (p, _) = PipelineFixture.Start(Sys, faults);
-        var doomed = await p.StartAsync(Request);
+        var doomed = await p.StartAsync(Request with { Prompt = "doomed" });
         var healthy = await p.StartAsync(Request with { Seed = 8 });
-        Assert.Equal("s1", doomed.StreamId);
+        Assert.NotEqual(doomed.StreamId, healthy.StreamId);
         var ex = await Assert.ThrowsAsync<StreamFailedException>(() => PipelineFixture.Collect(doomed));
         Assert.Contains("denoise-chunk failed on chunk 1 after 3 attempt(s)", ex.Message);
         Assert.Contains("injected fault", ex.Message);
         Assert.Equal(4, (await PipelineFixture.Collect(healthy)).Count);
         await AwaitAssertAsync(async () => Assert.Empty((await p.CacheStateAsync()).CommittedChunks), TimeSpan.FromSeconds(10));
-        Assert.Equal(StreamPhase.Failed, (await p.StatusAsync("s1")).Phase);
+        var status = await p.StatusAsync(doomed.StreamId);
+        Assert.Equal(StreamPhase.Failed, status.Phase);
+        Assert.Contains("chunk 1", status.Error);
     }
 
     [Fact]

@@ -6,8 +6,13 @@ namespace SelfForcing.Actors.Faults;
 /// <summary>Throw an exception, Kill or PoisonPill the worker, or throw what a device out-of-memory looks like.</summary>
 public enum FaultAction { Throw, Kill, PoisonPill, OutOfMemory }
 
-/// <summary>Strike <paramref name="Stage"/> at a chunk (any when null) and, for the denoiser, after a step (any when null).</summary>
-public sealed record FaultRule(Stage Stage, FaultAction Action, int? Chunk = null, int? Step = null, int Times = 1, string? StreamId = null);
+/// <summary>
+/// Strike <paramref name="Stage"/> at a chunk (any when null) and, for the denoiser, after a step (any when null);
+/// only in the stream with that id, or whose prompt is <paramref name="Prompt"/>, when given (stream ids are random,
+/// so a test that must target one stream before it exists names its prompt).
+/// </summary>
+public sealed record FaultRule(Stage Stage, FaultAction Action, int? Chunk = null, int? Step = null, int Times = 1, string? StreamId = null,
+    string? Prompt = null);
 
 /// <summary>A fault injected by a test; thrown inside a stage worker.</summary>
 public sealed class InjectedFaultException(string message) : Exception(message);
@@ -44,7 +49,7 @@ public sealed class FaultInjector
     /// <summary>Faults injected so far, one line each (stage, stream, chunk, step, action).</summary>
     public IReadOnlyList<string> Injected { get { lock (_gate) return _log.ToArray(); } }
 
-    public FaultAction? Check(Stage stage, string streamId, int chunk, int? step = null)
+    public FaultAction? Check(Stage stage, string streamId, int chunk, int? step = null, string? prompt = null)
     {
         lock (_gate)
         {
@@ -54,6 +59,7 @@ public sealed class FaultInjector
                 if (rule.Chunk is int c && c != chunk) continue;
                 if (rule.Step is int s && s != step) continue;
                 if (rule.StreamId is not null && rule.StreamId != streamId) continue;
+                if (rule.Prompt is not null && rule.Prompt != prompt) continue;
                 left[0]--;
                 return Record(stage, streamId, chunk, step, rule.Action);
             }
@@ -86,7 +92,7 @@ public sealed class FaultInjector
             var rc = new Config(new Akka.Configuration.Hocon.HoconRoot(r));
             rules.Add(new FaultRule(ParseStage(rc.GetString("stage")), ParseAction(rc.GetString("action", "throw")),
                 rc.HasPath("chunk") ? rc.GetInt("chunk") : null, rc.HasPath("step") ? rc.GetInt("step") : null, rc.GetInt("times", 1),
-                rc.GetString("stream", null)));
+                rc.GetString("stream", null), rc.GetString("prompt", null)));
         }
         int? seed = config.HasPath("random.seed") ? config.GetInt("random.seed") : null;
         double p = config.GetDouble("random.probability", 0);

@@ -55,7 +55,15 @@ public abstract class StageWorker : ReceiveActor
 
     private void Strike(IStageJob job, int? step)
     {
-        switch (_faults.Check(Stage, job.StreamId, job.Chunk, step))
+        string? prompt = job switch
+        {
+            TextEncodeJob t => t.Prompt,
+            DenoiseJob d => d.Spec.Prompt,
+            DecodeJob d => d.Spec.Prompt,
+            EncodeJob e => e.Spec.Prompt,
+            _ => null,
+        };
+        switch (_faults.Check(Stage, job.StreamId, job.Chunk, step, prompt))
         {
             case FaultAction.Throw:
                 throw new InjectedFaultException($"injected fault in {Stage} (stream {job.StreamId}, chunk {job.Chunk}, step {step})");

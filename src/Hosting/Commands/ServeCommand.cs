@@ -64,8 +64,7 @@ public static class ServeCommand
             WeightFiles.Validate(o.Weights); // before anything heavy loads
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
             // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
-            var engines = EngineFactory.Build(o.Weights, pipelineSettings, stderr);
-            host = await ServeHost.StartAsync(hocon, settings, engines, o.Decoder ?? (tiny ? "preview" : "vae"),
+            host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? (tiny ? "preview" : "vae"),
                 o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
             stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
             stdout.Flush();

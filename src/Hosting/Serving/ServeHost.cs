@@ -30,9 +30,10 @@ public sealed class ServeHost : IAsyncDisposable
         _system = system; _engines = engines; _nats = nats; Api = api; Settings = settings; Pipeline = pipeline; _stop = stop; _api = apiLoop;
     }
 
-    /// <param name="engines">Owned by the host from here on (disposed when it stops).</param>
+    /// <param name="buildEngines">Called once NATS is reached (a down server is reported before minutes of loading);
+    /// the engines are owned by the host from then on.</param>
     /// <param name="latentHeight">Latent size of every stream (null: the HOCON default).</param>
-    public static async Task<ServeHost> StartAsync(Config hocon, ServeSettings settings, PipelineEngines engines, string defaultDecoder,
+    public static async Task<ServeHost> StartAsync(Config hocon, ServeSettings settings, Func<PipelineEngines> buildEngines, string defaultDecoder,
         int? latentHeight, int? latentWidth, TextWriter log, FaultInjector? faults = null, CancellationToken ct = default)
     {
         var pipelineSettings = PipelineSettings.FromConfig(hocon);
@@ -47,6 +48,7 @@ public sealed class ServeHost : IAsyncDisposable
             ConnectTimeout = TimeSpan.FromSeconds(3),
         });
         ActorSystem? system = null;
+        PipelineEngines? engines = null;
         try
         {
             try { await nats.ConnectAsync(); }
@@ -55,6 +57,7 @@ public sealed class ServeHost : IAsyncDisposable
                 throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {Innermost(e).Message}", e);
             }
             var record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
+            engines = buildEngines();
             system = ActorSystem.Create("selfforcing", hocon);
             var pipeline = SelfForcingPipeline.Start(system, pipelineSettings, engines, faults ?? FaultInjector.FromConfig(hocon.GetConfig("selfforcing.fault-injection")));
             var api = new NatsApiService(nats, record, pipeline, settings, engines.Decode.Decoders, defaultDecoder, latentHeight, latentWidth, log);
@@ -67,7 +70,7 @@ public sealed class ServeHost : IAsyncDisposable
         catch
         {
             if (system is not null) await system.Terminate();
-            engines.Dispose();
+            engines?.Dispose();
             await nats.DisposeAsync();
             throw;
         }

@@ -34,9 +34,8 @@ public sealed class ServeFixture : IAsyncDisposable
             .WithFallback(ConfigurationFactory.ParseString("selfforcing.pipeline.backoff-min = 5ms"))
             .WithFallback(PipelineHocon.Default);
         var settings = ServeSettings.FromConfig(config) with { NatsUrl = server.Url, JetStreamFileStorage = true };
-        var engines = PipelineEngines.Tiny(PipelineSettings.FromConfig(config), rolling: false);
         var log = new StringWriter();
-        var host = await ServeHost.StartAsync(config, settings, engines, "preview", 8, 8, log, faults);
+        var host = await ServeHost.StartAsync(config, settings, () => PipelineEngines.Tiny(PipelineSettings.FromConfig(config), rolling: false), "preview", 8, 8, log, faults);
         var client = new NatsConnection(new NatsOpts { Url = server.Url, MaxReconnectRetry = -1, ReconnectWaitMin = TimeSpan.FromMilliseconds(100) });
         await client.ConnectAsync();
         return new ServeFixture(server, host, client);
