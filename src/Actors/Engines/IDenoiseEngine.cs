@@ -12,10 +12,10 @@ public interface IDenoiseEngine : IDisposable
     /// <summary>True when streams may be unbounded (rolling sink + window attention).</summary>
     bool Rolling { get; }
     /// <summary>
-    /// Most chunks one stream can have: RoPE positions cover <see cref="RotaryEmbedding.MaxPositions"/> latent frames
-    /// (a hard limit of the model, also in the reference), so even an unbounded stream ends there.
+    /// Most chunks one stream can have. RoPE positions cover <see cref="RotaryEmbedding.MaxPositions"/> latent frames (a
+    /// hard limit of the reference); a rolling cache re-bases positions (<see cref="KvCache.ShiftRope"/>) and has no limit.
     /// </summary>
-    int MaxChunks => RotaryEmbedding.MaxPositions / FramesPerChunk;
+    int MaxChunks => Rolling ? int.MaxValue : RotaryEmbedding.MaxPositions / FramesPerChunk;
     KvCache CreateCache(StreamSpec spec);
     /// <param name="onStep">Called after each denoising step (0-based): lets fault injection strike mid-chunk.</param>
     /// <returns>x0 latents [1, F, C, h, w], not yet committed to the cache.</returns>

@@ -31,6 +31,15 @@ public sealed class KvCache : IDisposable
     public Device Device { get; }
     public ScalarType DType { get; }
 
+    /// <summary>
+    /// Frames subtracted from absolute frame indices before RoPE. Stays 0 until a rolling stream nears the RoPE
+    /// table's end (<see cref="RopeFrameLimit"/>); see <see cref="ShiftRope"/>.
+    /// </summary>
+    public long RopeFrameShift { get; private set; }
+
+    /// <summary>Highest RoPE frame position + 1 a call may use before the rolling cache is re-based (tests lower it).</summary>
+    public long RopeFrameLimit { get; set; } = RotaryEmbedding.MaxPositions;
+
     /// <summary>Absolute token index just past the last token written (reference <c>global_end_index</c>).</summary>
     public long GlobalEnd { get; private set; }
 
@@ -143,6 +152,26 @@ public sealed class KvCache : IDisposable
         return SinkTokens + (token - SinkTokens) % window;
     }
 
+    /// <summary>
+    /// Moves every cached key <paramref name="frames"/> frames back in RoPE position (<paramref name="rotate"/> does the
+    /// rotation) and shifts later positions likewise. Attention scores under RoPE depend only on the difference of
+    /// query and key positions, so every score is unchanged (up to rounding), while positions stay inside the
+    /// 1,024-row table: a rolling stream can run past the reference's limit. Values carry no position and stay.
+    /// </summary>
+    public void ShiftRope(long frames, Func<Tensor, Tensor> rotate)
+    {
+        if (!Rolling) throw new InvalidOperationException("only a rolling cache can be re-based: a global cache holds every frame from 0");
+        if (frames <= 0) throw new ArgumentOutOfRangeException(nameof(frames), "the shift must be positive");
+        long valid = ValidTokens;
+        for (int i = 0; i < Layers; i++)
+        {
+            using var scope = NewDisposeScope();
+            var keys = _k[i].narrow(1, 0, valid);
+            keys.copy_(rotate(keys));
+        }
+        RopeFrameShift += frames;
+    }
+
     public bool CrossAttentionReady(int layer) => _crossK[layer] is not null;
 
     public (Tensor K, Tensor V) CrossAttention(int layer) =>
@@ -175,6 +204,7 @@ public sealed class KvCache : IDisposable
     {
         GlobalEnd = 0;
         _lastCallTokens = 0;
+        RopeFrameShift = 0;
         ClearCrossAttention();
     }
 

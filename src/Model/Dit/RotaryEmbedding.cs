@@ -63,6 +63,17 @@ public sealed class RotaryEmbedding
         return (onDevice.cos(), onDevice.sin());
     }
 
+    /// <summary>Rotates already-roped keys [B, L, N, d] <paramref name="frames"/> frames back on the frame axis (rows and columns untouched).</summary>
+    public Tensor ShiftFrames(Tensor keys, long frames)
+    {
+        using var scope = NewDisposeScope();
+        var angles = new double[Pairs];
+        for (int j = 0; j < _temporalPairs; j++) angles[j] = -frames * _omegaT[j];
+        using var a = tensor(angles, [1, 1, Pairs], ScalarType.Float64);
+        using var onDevice = a.to(keys.device);
+        return Apply(keys, onDevice.cos(), onDevice.sin()).MoveToOuterDisposeScope();
+    }
+
     /// <summary>Rotates q or k [B, L, N, d] (L = tokens of the grid the tables were built for); result in x's dtype.</summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {

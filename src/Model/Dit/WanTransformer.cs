@@ -117,13 +117,22 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
             Trace?.Invoke("text_embedding", ctx);
         }
 
+        long startFrame = 0;
         if (cache is not null)
         {
             if (cache.Batch != batch) throw new ArgumentException($"cache was allocated for batch {cache.Batch}, call has batch {batch}");
             if (cache.TokensPerFrame != h * w) throw new ArgumentException($"cache was allocated for {cache.TokensPerFrame} tokens per frame, call has {h * w}");
+            startFrame = currentStart / (h * w) - cache.RopeFrameShift;
+            if (cache.Rolling && startFrame + f > cache.RopeFrameLimit)
+            {
+                // Past the RoPE table: re-base so the oldest frame the window can hold sits at position 0 (sink frames go
+                // negative). Only between chunks' first calls; the chunk's later calls and retries reuse the shift.
+                long shift = startFrame - cache.CapacityTokens / cache.TokensPerFrame;
+                cache.ShiftRope(shift, k => _rope.ShiftFrames(k, shift));
+                startFrame -= shift;
+            }
             cache.BeginCall(currentStart, tokens);
         }
-        long startFrame = cache is null ? 0 : currentStart / (h * w);
         var (cos, sin) = _rope.Tables(startFrame, f, h, w, hidden.device);
 
         for (int i = 0; i < blocks.Count; i++)
