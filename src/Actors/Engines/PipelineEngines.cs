@@ -9,10 +9,12 @@ public sealed record PipelineEngines(ITextEncodeEngine Text, IDenoiseEngine Deno
     /// <summary>
     /// A tiny random-weight Self-Forcing stack (the real DiT, sampler and a UMT5 encoder at toy size, and the
     /// latent preview decoder). Its videos are noise by design: it shows the whole path working without weights.
+    /// Rolling attention by default (12-frame window, 3 sink frames), so streams may be unbounded; an impossible
+    /// window (e.g. a sink larger than it) is rejected by the model config.
     /// </summary>
-    public static PipelineEngines Tiny(PipelineSettings settings, long weightSeed = 0, bool rolling = true)
+    public static PipelineEngines Tiny(PipelineSettings settings, long weightSeed = 0, int localAttnSize = 12, int sinkSize = 3)
     {
-        var config = WanConfig.Tiny with { LocalAttnSize = rolling ? 12 : -1, SinkSize = rolling ? 3 : 0 };
+        var config = (WanConfig.Tiny with { LocalAttnSize = localAttnSize, SinkSize = sinkSize }).Validate();
         var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
         var model = new CausalWanModel(config, denoiseDevice);
         model.InitializeRandom(weightSeed, std: 0.05);

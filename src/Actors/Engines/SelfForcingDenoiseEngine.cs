@@ -13,6 +13,8 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
     private readonly int _maxFrames;
 
     public Device Device { get; }
+    /// <summary>The generator this engine samples with (tests compare the pipeline with the sampler called on it directly).</summary>
+    public CausalWanModel Model => _model;
     public int FramesPerChunk => _sampler.Settings.NumFramePerBlock;
     public bool Rolling => _model.Config.LocalAttnSize > 0;
 

@@ -10,7 +10,10 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Output;
 
 /// <summary>Where the weights come from. No Wan folder = the tiny random-weight model.</summary>
-public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int LocalAttnSize, int SinkSize, string? Taehv = null);
+/// <param name="LocalAttnSize">Rolling attention window in latent frames, -1 = global; null = the model's default
+/// (global with weights, a 12-frame window for the tiny model).</param>
+/// <param name="SinkSize">Sink frames of rolling attention; null = 0 with weights or an explicit window, 3 for the tiny model's default window.</param>
+public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int? LocalAttnSize, int? SinkSize, string? Taehv = null);
 
 /// <summary>Builds the stage engines: from real weights, or the labelled tiny random-weight stack.</summary>
 public static class EngineFactory
@@ -23,7 +26,9 @@ public static class EngineFactory
         {
             if (w.Checkpoint is not null) throw new ArgumentException("--checkpoint needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
-            return PipelineEngines.Tiny(settings);
+            return w.LocalAttnSize is int window
+                ? PipelineEngines.Tiny(settings, localAttnSize: window, sinkSize: w.SinkSize ?? 0)
+                : PipelineEngines.Tiny(settings, sinkSize: w.SinkSize ?? 3);
         }
         if (!Directory.Exists(w.WanDir)) throw new DirectoryNotFoundException($"--wan-dir '{w.WanDir}' does not exist");
         var dtype = w.DType.ToLowerInvariant() switch
@@ -38,7 +43,7 @@ public static class EngineFactory
         var decodeDevice = TorchRuntime.ParseDevice(settings.DecoderDevice);
 
         log.WriteLine($"Loading the generator from {w.WanDir}{(w.Checkpoint is null ? "" : $" + {w.Checkpoint} [{(w.UseEma ? "generator_ema" : "generator")}]")} ({dtype}, {settings.DenoiserDevice})");
-        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize, w.SinkSize);
+        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize ?? -1, w.SinkSize ?? 0);
 
         log.WriteLine($"Loading UMT5-XXL ({settings.TextEncoderDevice})");
         var tokenizer = UmT5Tokenizer.FromDirectory(Path.Combine(w.WanDir, "google", "umt5-xxl"));
