@@ -12,6 +12,8 @@ namespace SelfForcing.Actors.Tests;
 public sealed class ObservedDenoiseEngine(IDenoiseEngine inner, Func<StreamSpec, int, bool>? holdAt = null) : IDenoiseEngine
 {
     public ConcurrentDictionary<string, KvCache> Caches { get; } = new();
+    /// <summary>Tokens each stream had written after its last committed chunk (a disposed cache forgets its position).</summary>
+    public ConcurrentDictionary<string, long> TokensWritten { get; } = new();
     /// <summary>Set when a held chunk has started denoising (its cache is lent).</summary>
     public ManualResetEventSlim Holding { get; } = new();
     /// <summary>Set by the test to let the held chunk finish.</summary>
@@ -38,7 +40,12 @@ public sealed class ObservedDenoiseEngine(IDenoiseEngine inner, Func<StreamSpec,
         return inner.DenoiseChunk(cache, spec, chunk, conditioning, onStep);
     }
 
-    public void CommitChunk(KvCache cache, int chunk, Tensor x0, Tensor conditioning) => inner.CommitChunk(cache, chunk, x0, conditioning);
+    public void CommitChunk(KvCache cache, int chunk, Tensor x0, Tensor conditioning)
+    {
+        inner.CommitChunk(cache, chunk, x0, conditioning);
+        foreach (var (id, c) in Caches)
+            if (ReferenceEquals(c, cache)) TokensWritten[id] = cache.GlobalEnd;
+    }
 
     public void Dispose() => inner.Dispose();
 }
