@@ -5,11 +5,12 @@ namespace SelfForcing.Hosting;
 
 public static class Cli
 {
-    public static int Run(string[] args)
+    /// <param name="stdout">Where <c>generate</c> reports (the console unless a test captures it).</param>
+    public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
         {
-            GenerateCommand.Create(),
+            GenerateCommand.Create(stdout, stderr),
             ServeCommand.Create(),
             InspectCommand.Create(),
             BenchCommand.Create(),

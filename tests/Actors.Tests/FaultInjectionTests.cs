@@ -32,6 +32,33 @@ public class FaultInjectionTests() : TestKit(PipelineHocon.Default)
         PipelineFixture.AssertIdentical(expected, actual, $"{action} of {stage}");
     }
 
+    [Theory]
+    [InlineData(FaultAction.Kill, 1)]       // mid-chunk: some steps' keys already overwrote evicted ring slots
+    [InlineData(FaultAction.Throw, 1)]
+    [InlineData(FaultAction.PoisonPill, -1)] // after the context pass, before answering
+    [InlineData(FaultAction.Throw, -1)]
+    public async Task A_retry_after_the_rolling_window_wrapped_leaves_the_stream_identical(FaultAction action, int step)
+    {
+        // 7 chunks of 3 frames through a 12-frame window (3 sink frames): chunks 4.. write into recycled ring slots.
+        const int faultChunk = 5;
+        var request = new StreamRequest("a long pan across the valley", Seed: 17, Chunks: 7);
+        var (clean, _) = PipelineFixture.Start(Sys);
+        var expected = await PipelineFixture.Run(clean, request);
+
+        ObservedDenoiseEngine? denoise = null;
+        var faults = new FaultInjector([new FaultRule(Stage.Denoise, action, faultChunk, step, Times: 2)]);
+        var (faulty, _) = PipelineFixture.Start(Sys, faults, wrap: e => e with { Denoise = denoise = new ObservedDenoiseEngine(e.Denoise) });
+        var handle = await faulty.StartAsync(request);
+        var actual = await PipelineFixture.Collect(handle);
+
+        var cache = denoise!.Caches[handle.StreamId];
+        long faultStart = (long)faultChunk * denoise.FramesPerChunk * cache.TokensPerFrame;
+        Assert.True(cache.Rolling && faultStart >= cache.CapacityTokens,
+            $"the faulted chunk starts at token {faultStart}, inside the first pass of the {cache.CapacityTokens}-token ring: nothing had wrapped");
+        Assert.Equal(2, faults.Injected.Count);
+        PipelineFixture.AssertIdentical(expected, actual, $"{action} of denoise at step {step} after the ring wrapped");
+    }
+
     [Fact]
     public async Task Faults_configured_from_hocon_strike_the_context_pass()
     {

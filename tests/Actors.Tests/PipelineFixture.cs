@@ -3,6 +3,7 @@ using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
 using SelfForcing.Actors.Messages;
 using SelfForcing.Actors.Metrics;
+using SelfForcing.Model.Vae;
 
 namespace SelfForcing.Actors.Tests;
 
@@ -20,6 +21,20 @@ public static class PipelineFixture
         var engines = PipelineEngines.Tiny(settings);
         if (wrap is not null) engines = wrap(engines);
         return (SelfForcingPipeline.Start(system, settings, engines, faults, timeline, $"p{Interlocked.Increment(ref _names)}"), engines);
+    }
+
+    /// <summary>Adds the real streaming Wan VAE and TAEHV decoders ("vae", "taehv") at tiny random-weight sizes.</summary>
+    public static PipelineEngines WithRealDecoders(PipelineEngines e)
+    {
+        var vae = new WanVae(WanVaeConfig.Wan21 with { Dim = 8, DimMult = [1, 2, 2, 2], NumResBlocks = 1 }, includeEncoder: false);
+        vae.InitializeRandom(3);
+        var taehv = new SelfForcing.Model.Taehv.TaehvDecoder(SelfForcing.Model.Taehv.TaehvConfig.Wan21 with { NF = [16, 8, 8, 8] });
+        using (TorchSharp.torch.no_grad())
+        {
+            var g = new TorchSharp.torch.Generator(9);
+            foreach (var (_, p) in taehv.named_parameters()) p.copy_(TorchSharp.torch.randn(p.shape, generator: g) * 0.2);
+        }
+        return e with { Decode = new CompositeDecodeEngine(e.Decode, new WanVaeDecodeEngine(vae), new TaehvDecodeEngine(taehv)) };
     }
 
     public static async Task<List<EncodedChunk>> Collect(StreamHandle handle, TimeSpan? timeout = null)

@@ -2,6 +2,8 @@ using Akka.TestKit.Xunit2;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Messages;
 using SelfForcing.Actors.Metrics;
+using SelfForcing.Actors.Stages;
+using SelfForcing.Model.Sampling;
 
 namespace SelfForcing.Actors.Tests;
 
@@ -47,9 +49,10 @@ public class PipelineTests() : TestKit(PipelineHocon.Default)
     }
 
     [Fact]
-    public async Task Cancel_mid_stream_releases_the_cache()
+    public async Task Cancel_mid_stream_disposes_the_cache()
     {
-        var (pipeline, _) = PipelineFixture.Start(Sys);
+        ObservedDenoiseEngine? denoise = null;
+        var (pipeline, _) = PipelineFixture.Start(Sys, wrap: e => e with { Denoise = denoise = new ObservedDenoiseEngine(e.Denoise) });
         var handle = await pipeline.StartAsync(new StreamRequest("endless", Seed: 1, Chunks: null));
         var seen = 0;
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
@@ -57,7 +60,33 @@ public class PipelineTests() : TestKit(PipelineHocon.Default)
             await foreach (var _ in handle.ReadAllAsync())
                 if (++seen == 2) handle.Cancel();
         });
-        await AwaitAssertAsync(async () => Assert.Empty((await pipeline.CacheStateAsync()).CommittedChunks), TimeSpan.FromSeconds(10));
+        var cache = denoise!.Caches[handle.StreamId];
+        await AwaitConditionAsync(() => Task.FromResult(cache.IsDisposed), TimeSpan.FromSeconds(10), message: "the cancelled stream's KV cache was never disposed");
+        Assert.Empty((await pipeline.CacheStateAsync()).CommittedChunks);
+        Assert.Equal(StreamPhase.Cancelled, (await pipeline.StatusAsync(handle.StreamId)).Phase);
+    }
+
+    [Fact]
+    public async Task Cancel_while_the_denoiser_holds_the_cache_disposes_it_once_the_chunk_settles()
+    {
+        ObservedDenoiseEngine? denoise = null;
+        var (pipeline, _) = PipelineFixture.Start(Sys,
+            wrap: e => e with { Denoise = denoise = new ObservedDenoiseEngine(e.Denoise, holdAt: (_, chunk) => chunk == 2) });
+        var handle = await pipeline.StartAsync(new StreamRequest("cancelled mid-chunk", Seed: 2, Chunks: 6));
+        var reading = PipelineFixture.Collect(handle);
+        Assert.True(denoise!.Holding.Wait(TimeSpan.FromSeconds(30)), "chunk 2 never started denoising");
+        var cache = denoise.Caches[handle.StreamId];
+        try
+        {
+            handle.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => reading);
+            await AwaitAssertAsync(async () => Assert.Empty((await pipeline.CacheStateAsync()).CommittedChunks), TimeSpan.FromSeconds(10));
+            // Released by the stream but still lent: freeing it now would pull the buffers from under the running chunk.
+            Assert.False(cache.IsDisposed, "the KV cache was disposed while the denoiser was still using it");
+        }
+        finally { denoise.Release.Set(); }
+        await AwaitConditionAsync(() => Task.FromResult(cache.IsDisposed), TimeSpan.FromSeconds(10),
+            message: "the KV cache lent to the denoiser at cancel time was never disposed after its chunk settled");
         Assert.Equal(StreamPhase.Cancelled, (await pipeline.StatusAsync(handle.StreamId)).Phase);
     }
 
@@ -106,14 +135,69 @@ public class PipelineTests() : TestKit(PipelineHocon.Default)
     {
         var timeline = new StageTimeline();
         var (pipeline, _) = PipelineFixture.Start(Sys, timeline: timeline);
-        var handles = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => pipeline.StartAsync(new StreamRequest($"stream {i}", Seed: i, Chunks: 6))));
+        var handles = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => pipeline.StartAsync(new StreamRequest($"stream {i}", Seed: i, Chunks: 8))));
         var outputs = await Task.WhenAll(handles.Select(h => PipelineFixture.Collect(h)));
-        Assert.All(outputs, o => Assert.Equal(6, o.Count));
+        Assert.All(outputs, o => Assert.Equal(8, o.Count));
         var order = timeline.Spans.Where(s => s.Stage == Stage.Denoise && s.Succeeded).OrderBy(s => s.StartTicks).Select(s => s.StreamId).ToList();
-        // Round-robin at chunk granularity: while every stream still has work, no stream runs twice in a row.
-        int allBusyUntil = handles.Min(h => order.LastIndexOf(h.StreamId)) ;
-        for (int i = 1; i <= allBusyUntil - 2; i++)
-            Assert.False(order[i] == order[i - 1] && order[i] == order[i + 1], $"stream {order[i]} denoised three chunks in a row while others waited");
+        AssertRoundRobin(order, handles.Select(h => h.StreamId).ToList());
+    }
+
+    /// <summary>
+    /// Every stream takes its turn: while all streams are live (from the last one's first denoise job to the first one's
+    /// last), each window of <c>streams.Count</c> consecutive jobs holds every stream. A scheduler that lets two streams
+    /// alternate while a third waits fails here, either on a window or because the streams never overlapped.
+    /// </summary>
+    public static void AssertRoundRobin(List<string> order, IReadOnlyList<string> streams)
+    {
+        string Trace() => string.Join(" ", order);
+        int n = streams.Count;
+        int allLiveFrom = streams.Max(id => order.IndexOf(id));
+        int allLiveUntil = streams.Min(id => order.LastIndexOf(id));
+        Assert.True(allLiveUntil - allLiveFrom + 1 >= 2 * n,
+            $"the streams barely ran side by side (jobs {allLiveFrom}..{allLiveUntil}): one waited for another to finish; order: {Trace()}");
+        for (int i = allLiveFrom; i + n - 1 <= allLiveUntil; i++)
+        {
+            var window = order.Skip(i).Take(n).ToList();
+            var missing = streams.Except(window).ToList();
+            Assert.True(missing.Count == 0,
+                $"denoise jobs {i}..{i + n - 1} ({string.Join(" ", window)}) skipped {string.Join(", ", missing)} while it had work; order: {Trace()}");
+        }
+    }
+
+    [Fact]
+    public async Task The_pipeline_adds_no_numerical_difference_to_the_sampler()
+    {
+        const int chunks = 6; // 18 latent frames: the 12-frame rolling window wraps
+        RecordingDecodeEngine? recorder = null;
+        var (pipeline, engines) = PipelineFixture.Start(Sys, wrap: e => e with { Decode = recorder = new RecordingDecodeEngine(e.Decode) });
+        var requests = new[] { new StreamRequest("a heron over the marsh", Seed: 21, Chunks: chunks), new StreamRequest("city lights", Seed: 22, Chunks: chunks) };
+        var handles = await Task.WhenAll(requests.Select(r => pipeline.StartAsync(r)));
+        var outputs = await Task.WhenAll(handles.Select(h => PipelineFixture.Collect(h)));
+        var seen = recorder!.All;
+        Assert.Equal(2 * chunks, seen.Count);
+
+        var model = ((SelfForcingDenoiseEngine)engines.Denoise).Model;
+        var sampler = new SelfForcingSampler(model, SamplerSettings.Default with { NumFramePerBlock = model.Config.NumFramePerBlock });
+        using var preview = new LatentPreviewDecodeEngine(TorchSharp.torch.CPU);
+        for (int s = 0; s < requests.Length; s++)
+        {
+            using var scope = TorchSharp.torch.NewDisposeScope();
+            var conditioning = engines.Text.Encode(requests[s].Prompt);
+            using var cache = model.CreateCache(1, chunks * model.Config.NumFramePerBlock, 8, 8, TorchSharp.torch.CPU, TorchSharp.torch.ScalarType.Float32);
+            IDecoderState state = preview.Initial("preview");
+            int c = 0;
+            foreach (var x0 in sampler.Generate(cache, conditioning, chunks, new SeededNoiseSource(requests[s].Seed), 8, 8))
+            {
+                var direct = x0.contiguous().cpu().bytes.ToArray();
+                Assert.True(seen.Count(t => t.bytes.SequenceEqual(direct)) == 1, $"stream {s} chunk {c}: the pipeline's latents differ from the sampler's");
+                var (pixels, next) = preview.Decode("preview", state, x0);
+                state = next;
+                Assert.True(StreamEncodeActor.ToRgb24(pixels).AsSpan().SequenceEqual(outputs[s][c].Rgb),
+                    $"stream {s} chunk {c}: the pipeline's frames differ from the sampler's latents decoded directly");
+                c++;
+            }
+            Assert.True(cache.GlobalEnd > cache.CapacityTokens, "the rolling window never wrapped");
+        }
     }
 }
 

@@ -49,4 +49,14 @@ public class SettingsTests
         Assert.Null(f.Check(Messages.Stage.Encode, "s1", 0));
         Assert.Throws<ArgumentException>(() => FaultInjector.FromConfig(ConfigurationFactory.ParseString("rules = [ { stage = nowhere } ]")));
     }
+
+    [Theory]
+    [InlineData(2, 5, "sink_size (5) must be smaller than local_attn_size (2)")]
+    [InlineData(-1, 3, "sink_size (3) needs rolling attention")]
+    [InlineData(5, 3, "sink_size (3) + num_frame_per_block (3) must fit in local_attn_size (5)")]
+    public void Engines_refuse_an_impossible_attention_window(int localAttnSize, int sinkSize, string expected)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Engines.PipelineEngines.Tiny(new PipelineSettings(), localAttnSize: localAttnSize, sinkSize: sinkSize));
+        Assert.Contains(expected, ex.Message);
+    }
 }

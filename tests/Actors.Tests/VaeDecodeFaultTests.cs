@@ -1,8 +1,6 @@
 using Akka.TestKit.Xunit2;
-using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
 using SelfForcing.Actors.Messages;
-using SelfForcing.Model.Vae;
 
 namespace SelfForcing.Actors.Tests;
 
@@ -10,19 +8,6 @@ namespace SelfForcing.Actors.Tests;
 [Trait("Category", "FaultInjection")]
 public class VaeDecodeFaultTests() : TestKit(PipelineHocon.Default)
 {
-    private static PipelineEngines WithVae(PipelineEngines e)
-    {
-        var vae = new WanVae(WanVaeConfig.Wan21 with { Dim = 8, DimMult = [1, 2, 2, 2], NumResBlocks = 1 }, includeEncoder: false);
-        vae.InitializeRandom(3);
-        var taehv = new SelfForcing.Model.Taehv.TaehvDecoder(SelfForcing.Model.Taehv.TaehvConfig.Wan21 with { NF = [16, 8, 8, 8] });
-        using (TorchSharp.torch.no_grad())
-        {
-            var g = new TorchSharp.torch.Generator(9);
-            foreach (var (_, p) in taehv.named_parameters()) p.copy_(TorchSharp.torch.randn(p.shape, generator: g) * 0.2);
-        }
-        return e with { Decode = new CompositeDecodeEngine(e.Decode, new WanVaeDecodeEngine(vae), new TaehvDecodeEngine(taehv)) };
-    }
-
     [Theory]
     [InlineData("vae", FaultAction.Kill)]
     [InlineData("vae", FaultAction.PoisonPill)]
@@ -32,12 +17,12 @@ public class VaeDecodeFaultTests() : TestKit(PipelineHocon.Default)
     public async Task Decoder_killed_mid_chunk_resumes_without_a_seam(string decoder, FaultAction action)
     {
         var request = new StreamRequest("decoder stream", Seed: 11, Chunks: 4, Decoder: decoder);
-        var (clean, _) = PipelineFixture.Start(Sys, wrap: WithVae);
+        var (clean, _) = PipelineFixture.Start(Sys, wrap: PipelineFixture.WithRealDecoders);
         var expected = await PipelineFixture.Run(clean, request);
         Assert.Equal([9, 12, 12, 12], expected.Select(c => c.Frames));
 
         var faults = new FaultInjector([new FaultRule(Stage.Decode, action, Chunk: 2, Step: 0, Times: 2)]);
-        var (faulty, _) = PipelineFixture.Start(Sys, faults, wrap: WithVae);
+        var (faulty, _) = PipelineFixture.Start(Sys, faults, wrap: PipelineFixture.WithRealDecoders);
         PipelineFixture.AssertIdentical(expected, await PipelineFixture.Run(faulty, request), $"{action} of the {decoder} decoder");
         Assert.Equal(2, faults.Injected.Count);
     }

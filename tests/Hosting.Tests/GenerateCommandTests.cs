@@ -8,7 +8,7 @@ namespace SelfForcing.Hosting.Tests;
 public class GenerateCommandTests
 {
     private static GenerateCommand.GenerateOptions Options(string dir, params string[] prompts) =>
-        new(prompts, 42, dir, 3, 16, new WeightOptions(null, null, false, "bfloat16", -1, 0), null, null, 8, 8);
+        new(prompts, 42, dir, 3, 16, new WeightOptions(null, null, false, "bfloat16", null, null), null, null, 8, 8);
 
     [Fact]
     public async Task Generate_writes_one_mp4_per_prompt()
@@ -37,7 +37,7 @@ public class GenerateCommandTests
         Assert.Equal(1, rc);
         Assert.Contains("chunks must be between", stderr.ToString());
         stderr = new StringWriter();
-        rc = await GenerateCommand.RunAsync(Options(Path.GetTempPath(), "x") with { Weights = new WeightOptions("/nonexistent", null, false, "bf16", -1, 0) },
+        rc = await GenerateCommand.RunAsync(Options(Path.GetTempPath(), "x") with { Weights = new WeightOptions("/nonexistent", null, false, "bf16", null, null) },
             new StringWriter(), stderr);
         Assert.Equal(1, rc);
         Assert.Contains("--wan-dir", stderr.ToString());

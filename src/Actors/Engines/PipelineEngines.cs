@@ -9,19 +9,22 @@ public sealed record PipelineEngines(ITextEncodeEngine Text, IDenoiseEngine Deno
     /// <summary>
     /// A tiny random-weight Self-Forcing stack (the real DiT, sampler and a UMT5 encoder at toy size, and the
     /// latent preview decoder). Its videos are noise by design: it shows the whole path working without weights.
+    /// Rolling attention by default (12-frame window, 3 sink frames), so streams may be unbounded; an impossible
+    /// window (e.g. a sink larger than it) is rejected by the model config.
     /// </summary>
-    /// <param name="rolling">The model itself rolls (sink 3, window 12 frames incl. sink) for every stream; otherwise bounded
-    /// streams that fit get global attention and longer or unbounded ones the rolling cache of <paramref name="settings"/>.</param>
-    public static PipelineEngines Tiny(PipelineSettings settings, long weightSeed = 0, bool rolling = true)
+    /// <param name="localAttnSize">−1: global attention for streams that fit the 21-frame cache, and the rolling cache of
+    /// <paramref name="settings"/> for longer or unbounded ones; N > 0: the model itself rolls with an N-frame window
+    /// (sink <paramref name="sinkSize"/>) for every stream.</param>
+    public static PipelineEngines Tiny(PipelineSettings settings, long weightSeed = 0, int localAttnSize = 12, int sinkSize = 3)
     {
-        var config = WanConfig.Tiny with { LocalAttnSize = rolling ? 12 : -1, SinkSize = rolling ? 3 : 0 };
+        var config = (WanConfig.Tiny with { LocalAttnSize = localAttnSize, SinkSize = sinkSize }).Validate();
         var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
         var model = new CausalWanModel(config, denoiseDevice);
         model.InitializeRandom(weightSeed, std: 0.05);
         model.eval();
         return new PipelineEngines(
             new TinyTextEncodeEngine(config.TextLen, config.TextDim, Model.TorchRuntime.ParseDevice(settings.TextEncoderDevice), weightSeed),
-            new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32, longStreams: rolling ? null : settings.LongStreamAttention),
+            new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32, longStreams: localAttnSize > 0 ? null : settings.LongStreamAttention),
             new LatentPreviewDecodeEngine(Model.TorchRuntime.ParseDevice(settings.DecoderDevice)));
     }
 

@@ -21,6 +21,8 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
     private readonly RollingAttention? _longStreams;
 
     public Device Device { get; }
+    /// <summary>The generator this engine samples with (tests compare the pipeline with the sampler called on it directly).</summary>
+    public CausalWanModel Model => _model;
     public int FramesPerChunk => _sampler.Settings.NumFramePerBlock;
     public bool Rolling => _model.Config.LocalAttnSize > 0 || _longStreams is not null;
 

@@ -10,7 +10,7 @@ namespace SelfForcing.Hosting.Commands;
 /// <summary><c>selfforcing generate</c>: one stream per prompt through the actor pipeline, each written to an mp4.</summary>
 public static class GenerateCommand
 {
-    public static Command Create()
+    public static Command Create(TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var prompt = new Option<string[]>("--prompt", "-p") { Description = "text prompt; repeat for several videos", Required = true, AllowMultipleArgumentsPerToken = false };
         var seed = new Option<long>("--seed") { Description = "noise seed; -1 = random (printed)", DefaultValueFactory = _ => 0 };
@@ -25,8 +25,8 @@ public static class GenerateCommand
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
-        var localAttn = new Option<int>("--local-attn-size") { Description = "rolling attention window in latent frames (-1 = global)", DefaultValueFactory = _ => -1 };
-        var sink = new Option<int>("--sink-size") { Description = "latent frames kept forever by rolling attention", DefaultValueFactory = _ => 0 };
+        var localAttn = new Option<int?>("--local-attn-size") { Description = "rolling attention window in latent frames (-1 = global; default -1 with weights, 12 for the tiny model)" };
+        var sink = new Option<int?>("--sink-size") { Description = "latent frames kept forever by rolling attention (default 0 with weights, 3 for the tiny model)" };
         var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables --decoder taehv (needs --wan-dir)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
         var unloadText = new Option<bool>("--unload-text-encoder")
@@ -41,7 +41,7 @@ public static class GenerateCommand
             parse.GetValue(fps), new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!,
                 parse.GetValue(localAttn), parse.GetValue(sink), parse.GetValue(taehv)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
                 parse.GetValue(unloadText)),
-            Console.Out, Console.Error, ct));
+            stdout ?? Console.Out, stderr ?? Console.Error, ct));
         return cmd;
     }
 

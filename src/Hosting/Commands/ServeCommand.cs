@@ -35,7 +35,7 @@ public static class ServeCommand
             nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort, unloadText,
         };
         cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
-            new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, -1, 0, parse.GetValue(taehv)),
+            new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, null, null, parse.GetValue(taehv)),
             parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
             parse.GetValue(unloadText)), Console.Out, Console.Error, ct));
         return cmd;

@@ -10,7 +10,10 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Output;
 
 /// <summary>Where the weights come from. No Wan folder = the tiny random-weight model.</summary>
-public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int LocalAttnSize, int SinkSize, string? Taehv = null);
+/// <param name="LocalAttnSize">Rolling attention window in latent frames, -1 = global; null = the model's default
+/// (global with weights, a 12-frame window for the tiny model).</param>
+/// <param name="SinkSize">Sink frames of rolling attention; null = 0 with weights or an explicit window, 3 for the tiny model's default window.</param>
+public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int? LocalAttnSize, int? SinkSize, string? Taehv = null);
 
 /// <summary>Builds the stage engines: from real weights, or the labelled tiny random-weight stack.</summary>
 public static class EngineFactory
@@ -25,7 +28,8 @@ public static class EngineFactory
         if (w.WanDir is null)
         {
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
-            return PipelineEngines.Tiny(settings, rolling: false);
+            // No window given: global attention like the reference, with HOCON's rolling cache for long/unbounded streams.
+            return PipelineEngines.Tiny(settings, localAttnSize: w.LocalAttnSize ?? -1, sinkSize: w.SinkSize ?? 0);
         }
         var denoiseDevice = TorchRuntime.ParseDevice(settings.DenoiserDevice);
         var textDevice = TorchRuntime.ParseDevice(settings.TextEncoderDevice);
@@ -33,7 +37,7 @@ public static class EngineFactory
         var dtype = GeneratorDType.Resolve(w.DType, denoiseDevice);
         var progress = new LoadProgress(log);
 
-        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize, w.SinkSize, progress);
+        var model = WanCheckpointLoader.LoadCausal(w.WanDir, w.Checkpoint, w.UseEma, denoiseDevice, dtype, w.LocalAttnSize ?? -1, w.SinkSize ?? 0, progress);
         try
         {
             var tokenizer = UmT5Tokenizer.FromDirectory(Path.Combine(w.WanDir, WanFolder.Tokenizer));

@@ -43,6 +43,9 @@ public sealed class KvCache : IDisposable
     /// <summary>Absolute token index just past the last token written (reference <c>global_end_index</c>).</summary>
     public long GlobalEnd { get; private set; }
 
+    /// <summary>True once <see cref="Dispose"/> has freed the buffers (lets owners and tests see that a cache was released).</summary>
+    public bool IsDisposed { get; private set; }
+
     /// <summary>Number of valid key slots, always a prefix of the buffers (reference <c>local_end_index</c>).</summary>
     public long ValidTokens => Math.Min(GlobalEnd, CapacityTokens);
 
@@ -224,6 +227,7 @@ public sealed class KvCache : IDisposable
 
     public void Dispose()
     {
+        IsDisposed = true;
         foreach (var t in _k) t.Dispose();
         foreach (var t in _v) t.Dispose();
         Reset();

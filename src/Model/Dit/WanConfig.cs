@@ -81,9 +81,13 @@ public sealed record WanConfig
         if (InDim <= 0 || OutDim <= 0 || TextDim <= 0 || FfnDim <= 0 || TextLen <= 0 || NumLayers <= 0)
             errors.Add("in_dim, out_dim, text_dim, ffn_dim, text_len and num_layers must be positive");
         if (NumFramePerBlock <= 0) errors.Add("num_frame_per_block must be positive");
-        if (LocalAttnSize != -1 && LocalAttnSize <= 0) errors.Add("local_attn_size must be -1 (global) or positive");
-        if (SinkSize < 0) errors.Add("sink_size must be >= 0");
-        if (LocalAttnSize > 0 && SinkSize + NumFramePerBlock > LocalAttnSize)
+        if (LocalAttnSize != -1 && LocalAttnSize <= 0) errors.Add($"local_attn_size ({LocalAttnSize}) must be -1 (global) or positive");
+        if (SinkSize < 0) errors.Add($"sink_size ({SinkSize}) must be >= 0");
+        else if (LocalAttnSize == -1 && SinkSize > 0)
+            errors.Add($"sink_size ({SinkSize}) needs rolling attention, but local_attn_size is -1 (global)");
+        else if (LocalAttnSize > 0 && SinkSize >= LocalAttnSize)
+            errors.Add($"sink_size ({SinkSize}) must be smaller than local_attn_size ({LocalAttnSize}): the sink frames are part of the window");
+        else if (LocalAttnSize > 0 && SinkSize + NumFramePerBlock > LocalAttnSize)
             errors.Add($"sink_size ({SinkSize}) + num_frame_per_block ({NumFramePerBlock}) must fit in local_attn_size ({LocalAttnSize})");
         if (errors.Count > 0) throw new ArgumentException("Invalid WanConfig: " + string.Join("; ", errors));
         return this;

@@ -35,7 +35,7 @@ public sealed class ServeFixture : IAsyncDisposable
             .WithFallback(PipelineHocon.Default);
         var settings = ServeSettings.FromConfig(config) with { NatsUrl = server.Url, JetStreamFileStorage = true };
         var log = new StringWriter();
-        var host = await ServeHost.StartAsync(config, settings, () => PipelineEngines.Tiny(PipelineSettings.FromConfig(config), rolling: false), "preview", 8, 8, log, faults);
+        var host = await ServeHost.StartAsync(config, settings, () => PipelineEngines.Tiny(PipelineSettings.FromConfig(config), localAttnSize: -1, sinkSize: 0), "preview", 8, 8, log, faults);
         var client = new NatsConnection(new NatsOpts { Url = server.Url, MaxReconnectRetry = -1, ReconnectWaitMin = TimeSpan.FromMilliseconds(100) });
         await client.ConnectAsync();
         return new ServeFixture(server, host, client);

@@ -134,4 +134,23 @@ public class WanCheckpointLoaderTests
     [InlineData(11_361_920_000L, "11.4 GB")]
     [InlineData(5_676_000_000L, "5.7 GB")]
     public void Sizes_read_as_file_managers_show_them(long bytes, string expected) => Assert.Equal(expected, LoadProgress.Size(bytes));
+
+    [Theory]
+    [InlineData(2, 5, "sink_size (5) must be smaller than local_attn_size (2)")]
+    [InlineData(-1, 3, "sink_size (3) needs rolling attention")]
+    [InlineData(4, 2, "sink_size (2) + num_frame_per_block (3) must fit in local_attn_size (4)")]
+    [InlineData(0, 0, "local_attn_size (0) must be -1 (global) or positive")]
+    public void Impossible_attention_windows_are_rejected_before_any_weights_load(int localAttnSize, int sinkSize, string expected)
+    {
+        var folder = Directory.CreateTempSubdirectory("sf-wan-");
+        try
+        {
+            // No weights in the folder: the config must fail first, naming the values.
+            File.WriteAllText(Path.Combine(folder.FullName, "config.json"), TinyConfigJson);
+            var ex = Assert.Throws<ArgumentException>(() =>
+                WanCheckpointLoader.LoadCausal(folder.FullName, null, false, CPU, ScalarType.Float32, localAttnSize, sinkSize));
+            Assert.Contains(expected, ex.Message);
+        }
+        finally { folder.Delete(true); }
+    }
 }

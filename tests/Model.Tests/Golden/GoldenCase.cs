@@ -20,11 +20,15 @@ public sealed class GoldenCase : IDisposable
     public double MaxAbs { get; }
     private readonly Dictionary<string, double> _perTensor = new();
     private readonly HashSet<string> _exact = new();
+    // expected.* tensors a check has compared: a tensor the check never looked at would otherwise pass unnoticed.
+    private readonly HashSet<string> _compared = new(StringComparer.Ordinal);
 
     private GoldenCase(string directory, string name, JsonElement sidecar)
     {
         Directory = directory; Name = name; Sidecar = sidecar;
-        Kind = sidecar.GetProperty("kind").GetString()!;
+        if (sidecar.ValueKind != JsonValueKind.Object || !sidecar.TryGetProperty("kind", out var kind) || kind.ValueKind != JsonValueKind.String)
+            throw new Xunit.Sdk.XunitException($"{name}.json: the sidecar has no \"kind\", so no parity check can claim it (it is not skipped)");
+        Kind = kind.GetString()!;
         Tensors = SafeTensorsFile.Open(System.IO.Path.Combine(directory, sidecar.GetProperty("file").GetString()!));
         var tol = sidecar.GetProperty("tolerance");
         MaxAbs = tol.GetProperty("max_abs").GetDouble();
@@ -34,9 +38,10 @@ public sealed class GoldenCase : IDisposable
             foreach (var p in ex.EnumerateArray()) _exact.Add(p.GetString()!);
     }
 
-    public static GoldenCase Load(string name)
+    public static GoldenCase Load(string name) => Load(GoldenDirectory.Path, name);
+
+    public static GoldenCase Load(string dir, string name)
     {
-        var dir = GoldenDirectory.Path;
         using var doc = JsonDocument.Parse(File.ReadAllText(System.IO.Path.Combine(dir, name + ".json")));
         return new GoldenCase(dir, name, doc.RootElement.Clone());
     }
@@ -59,6 +64,7 @@ public sealed class GoldenCase : IDisposable
     /// <summary>Checks <paramref name="actual"/> against the fixture tensor under the sidecar's rule.</summary>
     public void AssertMatches(string expectedName, Tensor actual)
     {
+        _compared.Add(expectedName);
         using var scope = NewDisposeScope();
         var expected = Get(expectedName);
         if (!expected.shape.SequenceEqual(actual.shape))
@@ -82,6 +88,15 @@ public sealed class GoldenCase : IDisposable
         double tol = ToleranceFor(expectedName);
         if (max > tol)
             throw new Xunit.Sdk.XunitException($"{Name}: {expectedName}: max abs error {max:G4} exceeds tolerance {tol:G4}");
+    }
+
+    /// <summary>Fails listing every <c>expected.*</c> tensor of the file that no <see cref="AssertMatches"/> call compared.</summary>
+    public void AssertEveryExpectedTensorCompared()
+    {
+        var missed = Names("expected.").Where(n => !_compared.Contains(n)).ToList();
+        if (missed.Count > 0)
+            throw new Xunit.Sdk.XunitException(
+                $"{Name}: {missed.Count} expected tensor(s) in the fixture were never compared: {string.Join(", ", missed)}");
     }
 
     public void Dispose() => Tensors.Dispose();

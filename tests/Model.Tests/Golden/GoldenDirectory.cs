@@ -20,16 +20,16 @@ public static class GoldenDirectory
 
     public static string Checkpoints => System.IO.Path.Combine(Path, "checkpoints");
 
-    /// <summary>Every parity case (a *.json sidecar with a "kind"), by file stem.</summary>
-    public static IEnumerable<string> CaseNames()
+    /// <summary>
+    /// Every parity case: each *.json sidecar at the top of the fixture folder, by file stem. A sidecar without a
+    /// "kind" is listed too, so that it fails rather than being skipped. Subfolders (checkpoints/, training/) hold
+    /// fixtures of other harnesses and are not walked.
+    /// </summary>
+    public static IEnumerable<string> CaseNames() => CaseNames(Path);
+
+    public static IEnumerable<string> CaseNames(string dir)
     {
-        var dir = Path;
         if (!System.IO.Directory.Exists(dir)) throw new DirectoryNotFoundException($"Golden fixture directory not found: {dir}");
-        foreach (var f in System.IO.Directory.GetFiles(dir, "*.json").OrderBy(f => f, StringComparer.Ordinal))
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(f));
-            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("kind", out _))
-                yield return System.IO.Path.GetFileNameWithoutExtension(f);
-        }
+        return System.IO.Directory.GetFiles(dir, "*.json").OrderBy(f => f, StringComparer.Ordinal).Select(System.IO.Path.GetFileNameWithoutExtension)!;
     }
 }

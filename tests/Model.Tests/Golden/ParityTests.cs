@@ -20,6 +20,7 @@ public class ParityTests
         Assert.True(Checks.TryGetValue(golden.Kind, out var check),
             $"{caseName}: no parity check implements kind '{golden.Kind}' (known: {string.Join(", ", Checks.Keys.Order())})");
         check!.Run(golden);
+        golden.AssertEveryExpectedTensorCompared();
     }
 
     [Fact]
