@@ -25,6 +25,10 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     private readonly bool _rolling;
     private readonly int _maxChunks;
     private readonly Dictionary<string, StreamState> _streams = new();
+    // Ended streams are forgotten once no stage holds their tensors; their outcome stays answerable for a while.
+    private readonly Dictionary<string, StreamStatus> _ended = new();
+    private readonly Queue<string> _endedOrder = new();
+    private const int EndedKept = 1024;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public StreamCoordinatorActor(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
@@ -47,6 +51,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         });
         Receive<GetStreamStatus>(g => Sender.Tell(_streams.TryGetValue(g.StreamId, out var s)
             ? new StreamStatus(g.StreamId, s.Phase, s.Delivered, s.Error)
+            : _ended.TryGetValue(g.StreamId, out var ended) ? ended
             : new StreamStatus(g.StreamId, StreamPhase.Failed, 0, "unknown stream")));
         Receive<TextEncoded>(OnTextEncoded);
         Receive<CacheAllocated>(a => WithLive(a.StreamId, s => { s.CacheReady = true; s.Phase = StreamPhase.Running; }));
@@ -115,7 +120,9 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     {
         if (!_streams.TryGetValue(m.StreamId, out var s))
         {
-            Sender.Tell(new StreamRejected($"unknown stream '{m.StreamId}'", "stream"));
+            Sender.Tell(new StreamRejected(_ended.TryGetValue(m.StreamId, out var ended)
+                ? $"stream '{m.StreamId}' has ended ({ended.Phase.ToString().ToLowerInvariant()})"
+                : $"unknown stream '{m.StreamId}'", "stream"));
             return;
         }
         // The first chunk not yet handed to the denoiser; chunk 0 always keeps the stream's first prompt.
@@ -183,6 +190,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
                 s.SettleDecode();
                 s.DecoderState?.Dispose();
                 s.DecoderState = null;
+                Forget(s);
             }
             return;
         }
@@ -199,7 +207,11 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         _streams.TryGetValue(e.StreamId, out var s);
         if (s is null || !s.EncodeBusy) return;
         s.SettleEncode();
-        if (s.Finished) return;
+        if (s.Finished)
+        {
+            Forget(s);
+            return;
+        }
         s.FramesEncoded += e.Output.Frames;
         s.DenoiseSeconds.Remove(e.Chunk, out double denoise);
         s.DecodeSeconds.Remove(e.Chunk, out double decode);
@@ -213,10 +225,25 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         if (!_streams.TryGetValue(f.StreamId, out var s)) return;
         if (f.Stage == Stage.Decode) s.SettleDecode();
         if (f.Stage == Stage.Encode) s.SettleEncode();
-        if (s.Finished) return;
+        if (s.Finished)
+        {
+            Forget(s);
+            return;
+        }
         string where = f.Chunk >= 0 ? $"chunk {f.Chunk}" : "the prompt";
         string attempts = f.Attempts > 0 ? $" after {f.Attempts} attempt(s)" : "";
         End(s, StreamPhase.Failed, $"{PipelineMetrics.Label(f.Stage)} failed on {where}{attempts}: {f.Reason}");
+    }
+
+    /// <summary>Drops an ended stream's state once no stage holds its tensors (a long-running server must not keep every stream).</summary>
+    private void Forget(StreamState s)
+    {
+        if (!s.Finished || s.DecodeBusy || s.EncodeBusy) return;
+        string id = s.Spec.StreamId;
+        if (!_streams.Remove(id)) return;
+        _ended[id] = new StreamStatus(id, s.Phase, s.Delivered, s.Error);
+        _endedOrder.Enqueue(id);
+        while (_endedOrder.Count > EndedKept) _ended.Remove(_endedOrder.Dequeue());
     }
 
     private void WithLive(string id, Action<StreamState> action)
@@ -296,5 +323,6 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         PipelineMetrics.StreamsFinished.WithLabels(phase.ToString().ToLowerInvariant()).Inc();
         _log.Info($"stream {s.Spec.StreamId} {phase.ToString().ToLowerInvariant()}: {s.Delivered} chunk(s), {s.FramesOut} frames in {seconds:F2}s, " +
                   $"first frames after {s.FirstFrameSeconds ?? double.NaN:F2}s" + (error is null ? "" : $" — {error}"));
+        Forget(s);
     }
 }

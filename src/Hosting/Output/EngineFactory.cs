@@ -27,6 +27,8 @@ public static class EngineFactory
         WeightFiles.Validate(w);
         if (w.WanDir is null)
         {
+            // An impossible window is the user's error to hear first, alone.
+            (Model.Dit.WanConfig.Tiny with { LocalAttnSize = w.LocalAttnSize ?? -1, SinkSize = w.SinkSize ?? 0 }).Validate();
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
             // No window given: global attention like the reference, with HOCON's rolling cache for long/unbounded streams.
             return PipelineEngines.Tiny(settings, localAttnSize: w.LocalAttnSize ?? -1, sinkSize: w.SinkSize ?? 0);

@@ -26,6 +26,8 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
     public async Task RunAsync(TaskCompletionSource ready, CancellationToken ct)
     {
         await using var sub = await nats.SubscribeCoreAsync(Subjects.Api, serializer: Raw, cancellationToken: ct);
+        // A round trip: once the server answers, it has processed the SUB, so "ready" means a request will find us.
+        await nats.PingAsync(ct);
         ready.TrySetResult();
         try
         {
