@@ -12,18 +12,32 @@ public class ServeCommandTests
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
 
-    private static Process Start(params string[] args)
+    /// <summary>The real CLI as a child process; disposing it kills it if a failed test left it running.</summary>
+    private sealed class ServeProcess(Process process) : IDisposable
+    {
+        public Process Process { get; } = process;
+
+        public void Dispose()
+        {
+            try { if (!Process.HasExited) Process.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            Process.Dispose();
+        }
+    }
+
+    private static ServeProcess Run(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "selfforcing.dll"), "serve" }.Concat(args)) psi.ArgumentList.Add(a);
-        return Process.Start(psi)!;
+        return new ServeProcess(Process.Start(psi)!);
     }
 
     [Fact]
     public async Task Serve_says_when_ready_serves_a_stream_and_stops_cleanly_on_SIGTERM()
     {
         await using var nats = await NatsServer.StartAsync();
-        using var serve = Start("--nats", nats.Url, "--subject-prefix", "cli.test", "--latent-height", "8", "--latent-width", "8");
+        using var child = Run("--nats", nats.Url, "--subject-prefix", "cli.test", "--latent-height", "8", "--latent-width", "8");
+        var serve = child.Process;
         var stdout = new StringBuilder();
         var ready = new TaskCompletionSource();
         serve.OutputDataReceived += (_, e) =>
@@ -69,7 +83,8 @@ public class ServeCommandTests
     public async Task Unreachable_nats_is_one_line_and_exit_1()
     {
         int port = NatsServer.FreePort(); // nothing listens there
-        using var serve = Start("--nats", $"nats://127.0.0.1:{port}");
+        using var child = Run("--nats", $"nats://127.0.0.1:{port}");
+        var serve = child.Process;
         var stdoutTask = serve.StandardOutput.ReadToEndAsync();
         var stderr = await serve.StandardError.ReadToEndAsync();
         Assert.True(serve.WaitForExit(60_000));
@@ -83,7 +98,8 @@ public class ServeCommandTests
     [Fact]
     public async Task A_bad_subject_prefix_is_refused_before_anything_starts()
     {
-        using var serve = Start("--nats", "nats://127.0.0.1:1", "--subject-prefix", "bad prefix>");
+        using var child = Run("--nats", "nats://127.0.0.1:1", "--subject-prefix", "bad prefix>");
+        var serve = child.Process;
         var stderr = await serve.StandardError.ReadToEndAsync();
         Assert.True(serve.WaitForExit(60_000));
         Assert.Equal(1, serve.ExitCode);
