@@ -44,7 +44,7 @@ public static class OneDnnConvolutionGuard
         var report = probe();
         return report.Passed
             ? (true, $"oneDNN convolutions kept: {report.Summary}", report)
-            : (false, $"oneDNN convolutions off: float32 differs from float64, {report.Summary}", report);
+            : (false, $"oneDNN convolutions off: a result differs from float64, {report.Summary}", report);
     }
 
     /// <summary>Applies the setting for a CPU model, probing those of its conv shapes not probed before.</summary>
