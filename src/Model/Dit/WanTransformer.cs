@@ -30,7 +30,6 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
     protected WanTransformer(string name, WanConfig config, Device? device, ScalarType dtype, WeightInit init) : base(name)
     {
         Config = config.Validate();
-        if (device is null || device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply();
         var c = config;
         var ps = c.PatchSize;
         patch_embedding = nn.Conv3d(c.InDim, c.Dim, (ps[0], ps[1], ps[2]), stride: (ps[0], ps[1], ps[2]), device: device, dtype: dtype);
@@ -49,6 +48,7 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         head = new Head(c, device, dtype, init);
         _rope = new RotaryEmbedding(c.HeadDim);
         RegisterComponents();
+        if (device is null || device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply(this);
     }
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward with timesteps and context");

@@ -29,7 +29,6 @@ public sealed class TaehvDecoder : nn.Module<Tensor, Tensor>
         Config = config.Validate();
         Device = device ?? CPU;
         DType = dtype;
-        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply();
         var nf = config.NF;
         var layers = new List<nn.Module<Tensor, Tensor>>();
         nn.Module<Tensor, Tensor> Conv(long i, long o, bool bias = true) => nn.Conv2d(i, o, 3, padding: 1, bias: bias, device: device, dtype: dtype);
@@ -54,6 +53,7 @@ public sealed class TaehvDecoder : nn.Module<Tensor, Tensor>
         _layers = all.Select(m => m.Item2).ToArray();
         MemBlockIndices = memBlocks.Select(m => m.Index).ToArray();
         RegisterComponents();
+        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply(this);
     }
 
     public override Tensor forward(Tensor x) => throw new NotSupportedException("use Decode");

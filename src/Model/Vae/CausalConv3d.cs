@@ -37,6 +37,10 @@ public sealed class CausalConv3d : nn.Module<Tensor, Tensor>
     public CausalConv3d(long inChannels, long outChannels, long kernel, long padding, Device? device = null, ScalarType dtype = ScalarType.Float32)
         : this(inChannels, outChannels, (kernel, kernel, kernel), (padding, padding, padding), null, device, dtype) { }
 
+    /// <summary>This conv for the oneDNN probe: time padding is applied here, in front, so the probe pads only H and W.</summary>
+    public OneDnn.ConvProbeShape ProbeShape =>
+        OneDnn.ConvProbeShape.Conv3d(InChannels, OutChannels, weight.shape[2..], _stride, [0, _padH, _padW]);
+
     /// <summary>True when the conv looks at past frames, i.e. when a cache changes its result.</summary>
     public bool UsesCache => _padT > 0;
 

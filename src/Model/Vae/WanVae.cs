@@ -30,7 +30,6 @@ public sealed class WanVae : nn.Module
         config.Validate();
         Config = config;
         Device = device ?? CPU;
-        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply();
         DType = dtype;
         if (includeEncoder)
         {
@@ -43,6 +42,7 @@ public sealed class WanVae : nn.Module
         decoder = new VaeDecoder3d(config, Device, dtype);
         register_module(nameof(conv2), conv2);
         register_module(nameof(decoder), decoder);
+        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply(this);
     }
 
     /// <summary>Pixel frames that <paramref name="latentFrames"/> latents decode to under the reference policy.</summary>

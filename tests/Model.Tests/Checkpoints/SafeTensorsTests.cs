@@ -17,8 +17,9 @@ public class SafeTensorsTests
         try
         {
             using var scope = NewDisposeScope();
-            var a = (randn(3, 5) * 10).to(dtype);
-            var b = (randn(4, 3) * 10).to(dtype).t(); // non-contiguous input
+            var g = new Generator(3);
+            var a = (randn([3, 5], generator: g) * 10).to(dtype);
+            var b = (randn([4, 3], generator: g) * 10).to(dtype).t(); // non-contiguous input
             var s = tensor(7.5).to(dtype); // 0-d
             SafeTensorsWriter.Write(path, new Dictionary<string, Tensor> { ["z.a"] = a, ["b"] = b, ["scalar"] = s }, new Dictionary<string, string> { ["format"] = "pt" });
             using var f = SafeTensorsFile.Open(path);

@@ -32,7 +32,8 @@ public class TextEncoderTests
         using var reference = new T5Encoder(TextTestModels.Tiny, CPU, ScalarType.Float32);
         reference.LoadWeights(TextTestModels.RandomWeights(TextTestModels.Tiny));
         var expected = TextEncoder.ZeroPastLengths(reference.forward(tokens.IdsTensor(), tokens.MaskTensor()), tokens.SeqLens);
-        Assert.True((embeds - expected).abs().max().item<float>() < 1e-5f);
+        // The reference runs all text_len positions, Encode only the real ones: other GEMM shapes, same values.
+        TensorAssert.Close(expected, embeds, "trimmed encode vs the full text_len reference");
 
         for (int b = 0; b < Prompts.Length; b++)
         {
@@ -53,7 +54,7 @@ public class TextEncoderTests
         for (int b = 0; b < Prompts.Length; b++)
         {
             var single = text.Encode(new[] { Prompts[b] });
-            Assert.True((batch[b] - single[0]).abs().max().item<float>() < 1e-5f);
+            TensorAssert.Close(single[0], batch[b], $"prompt {b} in a batch vs alone");
         }
     }
 

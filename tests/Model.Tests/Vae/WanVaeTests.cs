@@ -59,7 +59,7 @@ public class WanVaeTests
             parts.Add(p);
             start += n;
         }
-        Assert.True(MaxAbs(whole, cat(parts, 2)) <= 1e-5);
+        TensorAssert.Close(whole, cat(parts, 2), "chunked vs whole decode");
         Assert.Equal(7, decoder.LatentFramesDecoded);
         Assert.Equal(25, decoder.PixelFramesEmitted);
     }
@@ -73,9 +73,9 @@ public class WanVaeTests
         var whole = all.DecodeChunk(latents);
         Assert.Equal(28, whole.shape[2]);
         using var chunked = vae.CreateStreamDecoder(VaeFirstFramePolicy.DemoZeroCache);
-        Assert.True(MaxAbs(whole, DecodeChunks(chunked, latents, 3, 3, 1)) <= 1e-5);
+        TensorAssert.Close(whole, DecodeChunks(chunked, latents, 3, 3, 1), "chunked vs whole decode (demo policy)");
         // The two policies really differ (first-frame handling), so neither test can pass by accident.
-        Assert.True(MaxAbs(whole.narrow(2, 3, 25), vae.Decode(latents)) > 1e-3);
+        Assert.True(TensorAssert.RelativeError(vae.Decode(latents), whole.narrow(2, 3, 25)) > 1e-2);
     }
 
     [Fact]
@@ -105,7 +105,7 @@ public class WanVaeTests
 
         // And the stitched stream equals the whole-video decode.
         var whole = vae.Decode(latents);
-        Assert.True(MaxAbs(whole.narrow(2, 9, 16), resumed) <= 1e-5);
+        TensorAssert.Close(whole.narrow(2, 9, 16), resumed, "resumed stream vs whole decode");
     }
 
     [Fact]
@@ -122,7 +122,7 @@ public class WanVaeTests
         Assert.Equal(0, decoder.CacheBytes);
         Assert.Equal(13, decoder.PixelFramesFor(4));
         var afterReset = decoder.DecodeChunk(b);
-        Assert.True(MaxAbs(vae.Decode(b), afterReset) <= 1e-5);
+        TensorAssert.Close(vae.Decode(b), afterReset, "decode after Reset vs a fresh whole decode");
     }
 
     [Fact]
@@ -143,11 +143,11 @@ public class WanVaeTests
     {
         using var vae = TinyVae();
         using var decoder = vae.CreateStreamDecoder();
-        var channels = Assert.Throws<ArgumentException>(() => vae.Decode(randn(new long[] { 1, 8, 3, 4, 4 })));
+        var channels = Assert.Throws<ArgumentException>(() => vae.Decode(zeros(new long[] { 1, 8, 3, 4, 4 })));
         Assert.Contains("16 latent channels", channels.Message);
-        var rank = Assert.Throws<ArgumentException>(() => decoder.DecodeChunk(randn(new long[] { 16, 3, 4, 4 })));
+        var rank = Assert.Throws<ArgumentException>(() => decoder.DecodeChunk(zeros(new long[] { 16, 3, 4, 4 })));
         Assert.Contains("rank 4", rank.Message);
-        var layout = Assert.Throws<ArgumentException>(() => vae.Decode(randn(new long[] { 1, 3, 16, 4, 4 })));
+        var layout = Assert.Throws<ArgumentException>(() => vae.Decode(zeros(new long[] { 1, 3, 16, 4, 4 })));
         Assert.Contains("[B, T, C, h, w]", layout.Message);
         Assert.Throws<ArgumentException>(() => vae.Decode(zeros(new long[] { 1, 16, 3, 4, 4 }, ScalarType.Int32)));
         Assert.Equal(0, decoder.LatentFramesDecoded);
@@ -157,7 +157,7 @@ public class WanVaeTests
     public void Encode_then_decode_round_trip_shapes()
     {
         using var vae = TinyVae(encoder: true);
-        var video = rand(new long[] { 1, 3, 9, 16, 24 }) * 2 - 1;
+        var video = rand(new long[] { 1, 3, 9, 16, 24 }, generator: new Generator(5)) * 2 - 1;
         var latents = vae.Encode(video);
         Assert.Equal(new long[] { 1, 16, 3, 2, 3 }, latents.shape);
         Assert.Equal(ScalarType.Float32, latents.dtype);
@@ -170,16 +170,16 @@ public class WanVaeTests
         // Causal: the first latent depends only on the first frame.
         var other = video.clone();
         other.narrow(2, 1, 8).fill_(0.5);
-        Assert.True(MaxAbs(latents.narrow(2, 0, 1), vae.Encode(other).narrow(2, 0, 1)) <= 1e-5);
-        Assert.Throws<ArgumentException>(() => vae.Encode(randn(new long[] { 1, 3, 5, 12, 16 })));
-        Assert.Throws<ArgumentException>(() => vae.Encode(randn(new long[] { 1, 4, 5, 16, 16 })));
+        TensorAssert.Close(latents.narrow(2, 0, 1), vae.Encode(other).narrow(2, 0, 1), "first latent of a video with other later frames");
+        Assert.Throws<ArgumentException>(() => vae.Encode(zeros(new long[] { 1, 3, 5, 12, 16 })));
+        Assert.Throws<ArgumentException>(() => vae.Encode(zeros(new long[] { 1, 4, 5, 16, 16 })));
     }
 
     [Fact]
     public void Decoder_only_vae_cannot_encode()
     {
         using var vae = TinyVae();
-        Assert.Throws<InvalidOperationException>(() => vae.Encode(randn(new long[] { 1, 3, 1, 16, 16 })));
+        Assert.Throws<InvalidOperationException>(() => vae.Encode(zeros(new long[] { 1, 3, 1, 16, 16 })));
     }
 
     [Fact]
@@ -279,7 +279,9 @@ public class WanVaeTests
         using var vae = TinyVae();
         var latents = Latents(3, batch: 2);
         var both = vae.Decode(latents);
-        Assert.True(MaxAbs(both.narrow(0, 0, 1), vae.Decode(latents.narrow(0, 0, 1))) <= 1e-5);
-        Assert.True(MaxAbs(both.narrow(0, 1, 1), vae.Decode(latents.narrow(0, 1, 1))) <= 1e-5);
+        // Batch 2 and batch 1 may run different conv kernels (oneDNN's blocking depends on the batch): equal up to
+        // float32 summation order, not bit for bit.
+        TensorAssert.Close(vae.Decode(latents.narrow(0, 0, 1)), both.narrow(0, 0, 1), "video 0 of a batch vs alone");
+        TensorAssert.Close(vae.Decode(latents.narrow(0, 1, 1)), both.narrow(0, 1, 1), "video 1 of a batch vs alone");
     }
 }
