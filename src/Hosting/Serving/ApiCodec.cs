@@ -12,6 +12,13 @@ public static class ApiCodec
 {
     public const string MsgPack = "application/msgpack";
     public const int MaxRequestBytes = 256 * 1024;
+    private static readonly MessagePackSerializerOptions Untrusted = MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
 
     public static JsonObject ParseObject(ReadOnlySpan<byte> body, bool msgpack)
     {
@@ -20,8 +27,10 @@ public static class ApiCodec
         string json;
         if (msgpack)
         {
-            try { json = MessagePackSerializer.ConvertToJson(body.ToArray()); }
-            catch (MessagePackSerializationException e) { throw new ApiError($"malformed MessagePack: {e.Message}"); }
+            // Untrusted-data security bounds nesting depth: a hostile body cannot overflow the converter's stack.
+            try { json = MessagePackSerializer.ConvertToJson(body.ToArray(), Untrusted); }
+            catch (MessagePackSerializationException e) { throw new ApiError($"malformed MessagePack: {Innermost(e).Message}"); }
+            catch (InsufficientExecutionStackException) { throw new ApiError("malformed MessagePack: nested too deeply"); }
         }
         else json = System.Text.Encoding.UTF8.GetString(body);
         JsonNode? node;

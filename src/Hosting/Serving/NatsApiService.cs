@@ -17,6 +17,8 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
     private static readonly NatsRawSerializer<byte[]> Raw = NatsRawSerializer<byte[]>.Default;
     private readonly ConcurrentDictionary<string, (ServedStream Stream, StreamPublisher Publisher)> _streams = new();
     private readonly CancellationTokenSource _shutdown = new();
+    // Requests answered at once; more wait in the subscription's buffer instead of piling up tasks.
+    private readonly SemaphoreSlim _concurrent = new(64);
 
     public ApiSubjects Subjects { get; } = new(settings.SubjectPrefix);
 
@@ -32,7 +34,14 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
         try
         {
             await foreach (var msg in sub.Msgs.ReadAllAsync(ct))
-                _ = Task.Run(() => Answer(msg), CancellationToken.None); // a slow request never holds up the others
+            {
+                await _concurrent.WaitAsync(ct);
+                _ = Task.Run(async () => // a slow request never holds up the others
+                {
+                    try { await Answer(msg); }
+                    finally { _concurrent.Release(); }
+                }, CancellationToken.None);
+            }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { }
     }

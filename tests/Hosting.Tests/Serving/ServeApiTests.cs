@@ -118,6 +118,28 @@ public class ServeApiTests
     }
 
     [Fact]
+    public async Task Hostile_bodies_get_an_error_and_the_server_keeps_serving()
+    {
+        await using var f = await ServeFixture.StartAsync();
+        var raw = NatsRawSerializer<byte[]>.Default;
+        async Task<JsonObject> Send(byte[] body, bool msgpack)
+        {
+            var reply = await f.Client.RequestAsync<byte[], byte[]>(f.Subjects.Start, body,
+                headers: msgpack ? new NatsHeaders { ["Content-Type"] = "application/msgpack" } : null,
+                requestSerializer: raw, replySerializer: raw, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(30) });
+            return JsonNode.Parse(msgpack ? MessagePackSerializer.ConvertToJson(reply.Data!) : Encoding.UTF8.GetString(reply.Data!))!.AsObject();
+        }
+        // 100,000 nested MessagePack arrays (0x91 = array of one), 100,000 nested JSON arrays, a truncated map, 300 kB.
+        var deepMsgpack = Enumerable.Repeat((byte)0x91, 100_000).Append((byte)0x01).ToArray();
+        Assert.Contains("malformed MessagePack", (string)(await Send(deepMsgpack, msgpack: true))["error"]!);
+        Assert.Contains("malformed JSON", (string)(await Send(Encoding.UTF8.GetBytes(new string('[', 100_000)), msgpack: false))["error"]!);
+        Assert.Contains("malformed MessagePack", (string)(await Send([0x82, 0xa1, 0x61], msgpack: true))["error"]!);
+        Assert.Contains("limit", (string)(await Send(new byte[300_000], msgpack: false))["error"]!);
+        var ok = await f.StartStreamAsync("""{"prompt": "still serving", "chunks": 1}""");
+        Assert.Equal("completed", (string)(await f.EventsAsync((string)ok["stream"]!))[^1]["type"]!);
+    }
+
+    [Fact]
     public async Task A_prompt_switch_answers_the_first_chunk_it_applies_to_and_is_announced()
     {
         await using var f = await ServeFixture.StartAsync();
