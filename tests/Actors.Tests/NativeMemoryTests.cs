@@ -22,6 +22,8 @@ public class NativeMemoryTests() : TestKit(PipelineHocon.Default)
     [Fact]
     public async Task A_thousand_chunks_leave_process_memory_flat()
     {
+        Assert.True(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") == "1",
+            "run with MALLOC_ARENA_MAX=1 (actors.runsettings sets it): with per-thread malloc arenas the noise hides the leak this test is about");
         ObservedDenoiseEngine? denoise = null;
         SelfForcing.Model.Dit.WanConfig? config = null;
         var (pipeline, _) = PipelineFixture.Start(Sys, wrap: e =>
@@ -49,23 +51,36 @@ public class NativeMemoryTests() : TestKit(PipelineHocon.Default)
         }
 
         await RunChunks(("preview", 30), ("preview", 30), ("taehv", 20), ("vae", 6)); // warm-up: allocator pools, JIT, thread stacks
-        long baseline = Rss();
+        // Three equal rounds: a leak grows every round by the same amount, while allocator and GC-heap noise (a one-off
+        // jump or a return of memory) moves one round. The median round is judged. Measured on the dev VM with one
+        // malloc arena: two clean runs, rounds between −5.6 and 2.0 MiB, medians 0.01 and 0.18; keeping one chunk's latents
+        // per chunk: rounds −0.09, 5.18, 7.16, median 5.18 (fails).
+        var growths = new List<long>();
+        long before = Rss();
         var clock = Stopwatch.StartNew();
-        int chunks = await RunChunks(("preview", 340), ("preview", 340), ("taehv", 270), ("vae", 50));
-        long after = Rss();
-        long growth = after - baseline;
+        int chunks = 0, roundChunks = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            roundChunks = await RunChunks(("preview", 114), ("preview", 113), ("taehv", 90), ("vae", 17));
+            chunks += roundChunks;
+            long now = Rss();
+            growths.Add(now - before);
+            before = now;
+        }
+        long median = growths.Order().ElementAt(1);
 
-        // One leaked chunk of latents per chunk would grow the process by chunks × this; allow half of it.
+        // One leaked chunk of latents per chunk would grow each round by its chunks × this; allow half of it.
         long latentBytes = (long)denoise!.FramesPerChunk * config!.InDim * LatentSide * LatentSide * sizeof(float);
-        long bound = chunks * latentBytes / 2;
-        Console.WriteLine($"{chunks} chunks in {clock.Elapsed.TotalSeconds:F0}s: anonymous RSS after warm-up {baseline / 1048576.0:F1} MiB, after " +
-                          $"{after / 1048576.0:F1} MiB, growth {growth / 1048576.0:F2} MiB; bound {bound / 1048576.0:F2} MiB " +
-                          $"(half of {chunks} × {latentBytes} latent bytes)");
-        Assert.True(growth < bound, $"process memory grew by {growth / 1048576.0:F2} MiB over {chunks} chunks (bound {bound / 1048576.0:F2} MiB)");
+        long bound = roundChunks * latentBytes / 2;
+        Console.WriteLine($"{chunks} chunks in {clock.Elapsed.TotalSeconds:F0}s: anonymous RSS growth per round " +
+                          $"{string.Join(", ", growths.Select(g => $"{g / 1048576.0:F2}"))} MiB; median {median / 1048576.0:F2} MiB; " +
+                          $"bound {bound / 1048576.0:F2} MiB (half of {roundChunks} × {latentBytes} latent bytes)");
+        Assert.True(median < bound, $"process memory grew by {median / 1048576.0:F2} MiB per {roundChunks}-chunk round (median of " +
+                                    $"{string.Join(", ", growths.Select(g => $"{g / 1048576.0:F2}"))}; bound {bound / 1048576.0:F2} MiB)");
 
         Assert.Empty((await pipeline.CacheStateAsync()).CommittedChunks);
         var caches = denoise.Caches.Values.ToList();
-        Assert.Equal(8, caches.Count);
+        Assert.Equal(16, caches.Count); // 4 warm-up streams + 3 rounds of 4
         Assert.All(caches, c => Assert.True(c.IsDisposed, "a finished stream's KV cache was not disposed"));
         long capacity = caches[0].CapacityTokens;
         Assert.True(caches[0].Rolling && denoise.TokensWritten.Values.Count(t => t > 10 * capacity) >= 3,
