@@ -18,13 +18,14 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
-        var stage = new Option<string>("--stage") { Description = "denoise (the DiT) or decode (a decoder)", DefaultValueFactory = _ => "denoise" };
+        var stage = new Option<string>("--stage") { Description = "denoise (the DiT), decode (a decoder) or encode (ffmpeg, fMP4/JPEG)", DefaultValueFactory = _ => "denoise" };
+        var format = new Option<string>("--format") { Description = "with --stage encode: fmp4 or jpeg", DefaultValueFactory = _ => "fmp4" };
         var decoder = new Option<string>("--decoder") { Description = "with --stage decode: vae or taehv", DefaultValueFactory = _ => "vae" };
         var latentFrames = new Option<int>("--latent-frames") { Description = "with --stage decode: latent frames per chunk", DefaultValueFactory = _ => 3 };
         var decoderSize = new Option<string>("--decoder-size") { Description = "with --stage decode: tiny, mid or real", DefaultValueFactory = _ => "tiny" };
         var cmd = new Command("bench", "Measure denoising speed and KV-cache memory on a random-weight model (no weights needed).")
         {
-            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize, latentFrames,
+            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize, latentFrames, format,
         };
         cmd.SetAction(parse =>
         {
@@ -43,7 +44,13 @@ public static class BenchCommand
                 DecodeBenchmark.Run(parse.GetValue(decoder)!, parse.GetValue(decoderSize)!, h, w, c, parse.GetValue(threads), Console.Out, lf);
                 return 0;
             }
-            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise or decode");
+            if (parse.GetValue(stage) == "encode")
+            {
+                // Pixels = latents × 8; a chunk of 3 latent frames becomes 12 frames (9 for a stream's first chunk).
+                EncodeBenchmark.Run(parse.GetValue(format)!, w * 8, h * 8, 12, c, 16, Console.Out);
+                return 0;
+            }
+            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise, decode or encode");
             var result = DenoiseBenchmark.Run(new DenoiseBenchOptions(parse.GetValue(config)!, h, w, c, s, parse.GetValue(device)!, dt,
                 parse.GetValue(threads)), Console.Out);
             Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
