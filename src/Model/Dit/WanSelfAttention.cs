@@ -25,7 +25,9 @@ public sealed class WanSelfAttention : WanAttentionProjections
         if (cache is not null && mask is not null)
             throw new ArgumentException("a masked call attends over its own tokens; it cannot also use the KV cache");
         if (cache is not null)
-            (kh, vh) = cache.WriteAndRead(layer, currentStart, kh, vh);
+            (kh, vh) = is_grad_enabled() && (kh.requires_grad || vh.requires_grad)
+                ? cache.WriteAndReadWithGradient(layer, currentStart, kh, vh)
+                : cache.WriteAndRead(layer, currentStart, kh, vh);
         return AttendAndProject(qh, kh, vh, mask).MoveToOuterDisposeScope();
     }
 }

@@ -111,7 +111,8 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         e = e.view(batch, groups, c.Dim);
 
         Tensor? ctx = null;
-        if (cache is null || !cache.CrossAttentionReady(0))
+        // With gradient on, the text is embedded even when the cross-attention cache is filled (see WanT2VCrossAttention).
+        if (cache is null || !cache.CrossAttentionReady(0) || (context is not null && is_grad_enabled()))
         {
             if (context is null) throw new ArgumentNullException(nameof(context));
             if (context.shape[0] != batch) throw new ArgumentException($"context batch {context.shape[0]} != latent batch {batch}");

@@ -12,7 +12,6 @@ public class TrainingParityTests
     /// </summary>
     public static readonly IReadOnlySet<string> NotYetImplemented = new HashSet<string>(StringComparer.Ordinal)
     {
-        "sf_training_rollout",
     };
 
     private static readonly Dictionary<string, ITrainingParityCheck> Checks = typeof(TrainingParityTests).Assembly.GetTypes()
