@@ -145,8 +145,9 @@ public sealed class KvCache : IDisposable
     /// <summary>
     /// The training path of <see cref="WriteAndRead"/> for a call whose keys/values carry gradient. The buffers receive
     /// detached copies (so later in-place writes never invalidate a saved activation, and no checkpointing is needed),
-    /// and the call attends over <c>[earlier tokens ; its own k/v]</c> built as new tensors. Forward values are those of
-    /// <see cref="WriteAndRead"/> bit for bit; what differs is where the gradient of the earlier tokens goes:
+    /// and the call attends over <c>[earlier tokens ; its own k/v]</c> built as new tensors. The keys and values attended are
+    /// exactly those <see cref="WriteAndRead"/> returns (only the tensor holding them differs); what differs is where the
+    /// gradient of the earlier tokens goes:
     /// <list type="bullet">
     /// <item><see cref="CacheGradient.Detached"/>: nowhere — cached keys are constants (the paper's Algorithm 1).</item>
     /// <item><see cref="CacheGradient.Reference"/>: into the gradient-carrying call that last wrote those slots, as the
