@@ -48,9 +48,9 @@ public sealed class AdamW : IDisposable
         var (lr, beta1, beta2, wd, eps) = (Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.WeightDecay, Settings.Eps);
         foreach (var (name, p) in _params)
         {
+            using var scope = NewDisposeScope();
             var grad = p.grad;
             if (grad is null) continue;
-            using var scope = NewDisposeScope();
             if (!_state.TryGetValue(name, out var st))
             {
                 st = new ParamState(zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());

@@ -4,9 +4,6 @@ using static TorchSharp.torch;
 
 namespace SelfForcing.Training.Objectives;
 
-/// <summary>What a wrapped network predicts for latents [B, F, C, H, W]: the raw flow and the x0 derived from it.</summary>
-public sealed record ScorePrediction(Tensor Flow, Tensor X0);
-
 /// <summary>
 /// The reference's <c>WanDiffusionWrapper</c> around a bidirectional <see cref="WanModel"/> (the real and fake scores):
 /// pipeline layout in and out, one timestep per sample (<c>timestep[:, 0]</c>), and x0 = x_t − σ(t)·flow on the wrapper's
