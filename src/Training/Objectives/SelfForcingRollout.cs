@@ -76,8 +76,10 @@ public sealed class SelfForcingRollout
                 }
                 else
                 {
-                    bool grad = f0 >= startGradientFrame;
-                    using (grad ? enable_grad() : no_grad())
+                    // Frames before the gradient window run without gradient; otherwise the caller's mode holds (the
+                    // critic phase runs the whole rollout under no_grad, as the reference does).
+                    bool grad = f0 >= startGradientFrame && is_grad_enabled();
+                    using (grad ? null : no_grad())
                         x0 = Generator.Predict(x, promptEmbeds, t, cache, start).X0;
                     observe?.Invoke(new RolloutCall(c, RolloutCallKind.Exit, Steps[i], grad, start, x.detach(), x0.detach()));
                 }
