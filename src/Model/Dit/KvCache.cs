@@ -21,6 +21,9 @@ public sealed class KvCache : IDisposable
     private readonly Tensor?[] _crossK;
     private readonly Tensor?[] _crossV;
     private long _lastCallTokens;
+    // Gradient-carrying writes per layer, by start token: the keys/values (with their graph) that a gradient-enabled
+    // call wrote over slots [start, start + n). Only used in CacheGradient.Reference mode; see WriteAndReadWithGradient.
+    private readonly SortedDictionary<long, (Tensor K, Tensor V)>[] _gradientWrites;
 
     public int Layers { get; }
     public long Batch { get; }
@@ -30,6 +33,9 @@ public sealed class KvCache : IDisposable
     public bool Rolling { get; }
     public Device Device { get; }
     public ScalarType DType { get; }
+
+    /// <summary>How gradient-carrying calls (training) see the keys/values that earlier calls cached.</summary>
+    public CacheGradient GradientMode { get; set; } = CacheGradient.Reference;
 
     /// <summary>
     /// Frames subtracted from absolute frame indices before RoPE. Stays 0 until a rolling stream nears the RoPE
@@ -58,6 +64,8 @@ public sealed class KvCache : IDisposable
         _v = new Tensor[layers];
         _crossK = new Tensor?[layers];
         _crossV = new Tensor?[layers];
+        _gradientWrites = new SortedDictionary<long, (Tensor K, Tensor V)>[layers];
+        for (int i = 0; i < layers; i++) _gradientWrites[i] = new SortedDictionary<long, (Tensor K, Tensor V)>();
         for (int i = 0; i < layers; i++)
         {
             _k[i] = zeros([batch, capacityTokens, heads, headDim], dtype, device);
@@ -132,6 +140,73 @@ public sealed class KvCache : IDisposable
         }
         long valid = ValidTokens;
         return (_k[layer].narrow(1, 0, valid), _v[layer].narrow(1, 0, valid));
+    }
+
+    /// <summary>
+    /// The training path of <see cref="WriteAndRead"/> for a call whose keys/values carry gradient. The buffers receive
+    /// detached copies (so later in-place writes never invalidate a saved activation, and no checkpointing is needed),
+    /// and the call attends over <c>[earlier tokens ; its own k/v]</c> built as new tensors. The keys and values attended are
+    /// exactly those <see cref="WriteAndRead"/> returns (only the tensor holding them differs); what differs is where the
+    /// gradient of the earlier tokens goes:
+    /// <list type="bullet">
+    /// <item><see cref="CacheGradient.Detached"/>: nowhere — cached keys are constants (the paper's Algorithm 1).</item>
+    /// <item><see cref="CacheGradient.Reference"/>: into the gradient-carrying call that last wrote those slots, as the
+    /// reference's in-place cache writes under checkpointing route it (its CopySlices node), even though the values read
+    /// are the later no-grad context re-run's. Built as <c>cached.detach() + (k_w − k_w.detach())</c>: the value of the
+    /// cache, the gradient of the writer k_w.</item>
+    /// </list>
+    /// Global (non-rolling) caches only: the reference trains with global attention.
+    /// </summary>
+    public (Tensor K, Tensor V) WriteAndReadWithGradient(int layer, long currentStart, Tensor k, Tensor v)
+    {
+        if (Rolling) throw new NotSupportedException("gradient through a rolling KV cache is not supported (training uses global attention)");
+        long n = k.shape[1];
+        using (no_grad())
+        {
+            _k[layer].narrow(1, currentStart, n).copy_(k.detach());
+            _v[layer].narrow(1, currentStart, n).copy_(v.detach());
+        }
+        var keys = new List<Tensor>();
+        var values = new List<Tensor>();
+        long at = 0;
+        if (GradientMode == CacheGradient.Reference)
+        {
+            foreach (var (start, (wk, wv)) in _gradientWrites[layer])
+            {
+                long len = wk.shape[1];
+                if (start + len > currentStart) break;
+                if (start > at)
+                {
+                    keys.Add(_k[layer].narrow(1, at, start - at).detach());
+                    values.Add(_v[layer].narrow(1, at, start - at).detach());
+                }
+                keys.Add(_k[layer].narrow(1, start, len).detach() + (wk - wk.detach()));
+                values.Add(_v[layer].narrow(1, start, len).detach() + (wv - wv.detach()));
+                at = start + len;
+            }
+            var previous = _gradientWrites[layer].TryGetValue(currentStart, out var old) ? old : default;
+            _gradientWrites[layer][currentStart] = (k.alias().DetachFromDisposeScope(), v.alias().DetachFromDisposeScope());
+            previous.K?.Dispose();
+            previous.V?.Dispose();
+        }
+        if (currentStart > at)
+        {
+            keys.Add(_k[layer].narrow(1, at, currentStart - at).detach());
+            values.Add(_v[layer].narrow(1, at, currentStart - at).detach());
+        }
+        keys.Add(k);
+        values.Add(v);
+        return (cat(keys, 1), cat(values, 1));
+    }
+
+    /// <summary>Drops the recorded gradient-carrying writes (after backward, or to start a new rollout on this cache).</summary>
+    public void ClearGradientHistory()
+    {
+        foreach (var layer in _gradientWrites)
+        {
+            foreach (var (k, v) in layer.Values) { k.Dispose(); v.Dispose(); }
+            layer.Clear();
+        }
     }
 
     // Where tokens [start, start+n) live: at most two contiguous runs in rolling mode (the ring may wrap).
@@ -209,6 +284,7 @@ public sealed class KvCache : IDisposable
         _lastCallTokens = 0;
         RopeFrameShift = 0;
         ClearCrossAttention();
+        ClearGradientHistory();
     }
 
     /// <summary>
@@ -232,4 +308,13 @@ public sealed class KvCache : IDisposable
         foreach (var t in _v) t.Dispose();
         Reset();
     }
+}
+
+/// <summary>What gradient-carrying calls (training) do with the keys/values earlier calls cached; see <see cref="KvCache.WriteAndReadWithGradient"/>.</summary>
+public enum CacheGradient
+{
+    /// <summary>The reference as trained (checkpointed, in-place writes): gradient to cached slots reaches the call that wrote them with gradient.</summary>
+    Reference,
+    /// <summary>Cached keys/values are constants (the paper's detached cache).</summary>
+    Detached,
 }

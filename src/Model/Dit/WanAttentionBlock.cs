@@ -12,10 +12,13 @@ namespace SelfForcing.Model.Dit;
 public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE1006
-    public readonly WanLayerNorm norm1, norm2;
-    public readonly nn.Module<Tensor, Tensor> norm3;
+    // Declared in the reference's registration order: RegisterComponents walks the fields in order, so
+    // named_parameters() lists them as PyTorch does (the optimiser's flat state and the trainer's logs rely on it).
+    public readonly WanLayerNorm norm1;
     public readonly WanSelfAttention self_attn;
+    public readonly nn.Module<Tensor, Tensor> norm3;
     public readonly WanT2VCrossAttention cross_attn;
+    public readonly WanLayerNorm norm2;
     public readonly Sequential ffn;
     public readonly Parameter modulation;
 #pragma warning restore IDE1006
@@ -38,7 +41,7 @@ public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward with modulation and context");
 
     public Tensor Forward(Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0,
-        long currentStart = 0)
+        long currentStart = 0, Tensor? selfAttentionMask = null)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1], dim = x.shape[2];
@@ -48,7 +51,7 @@ public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
         Tensor Flat(Tensor t) => t.view(b, l, dim);
 
         var h = Flat(Grouped(norm1.forward(x)) * (1 + m[1]) + m[0]);
-        var y = self_attn.Forward(h, ropeCos, ropeSin, cache, layer, currentStart);
+        var y = self_attn.Forward(h, ropeCos, ropeSin, cache, layer, currentStart, selfAttentionMask);
         x = x + Flat(Grouped(y) * m[2]);
         x = x + cross_attn.Forward(norm3.forward(x), context, cache, layer);
         h = Flat(Grouped(norm2.forward(x)) * (1 + m[4]) + m[3]);

@@ -33,10 +33,13 @@ public abstract class WanAttentionProjections : nn.Module<Tensor, Tensor>
     /// <summary>[B, L, D] → [B, L, N, d] (the head split is a plain reshape).</summary>
     protected Tensor SplitHeads(Tensor x) => x.view(x.shape[0], x.shape[1], Heads, x.shape[2] / Heads);
 
-    /// <summary>Softmax attention of q [B, Lq, N, d] over k, v [B, Lk, N, d], then the output projection → [B, Lq, D].</summary>
-    protected Tensor AttendAndProject(Tensor qh, Tensor kh, Tensor vh)
+    /// <summary>
+    /// Softmax attention of q [B, Lq, N, d] over k, v [B, Lk, N, d], then the output projection → [B, Lq, D].
+    /// <paramref name="mask"/> [Lq, Lk] (true = may attend) restricts which keys each query sees.
+    /// </summary>
+    protected Tensor AttendAndProject(Tensor qh, Tensor kh, Tensor vh, Tensor? mask = null)
     {
-        var attn = nn.functional.scaled_dot_product_attention(qh.transpose(1, 2), kh.transpose(1, 2), vh.transpose(1, 2));
+        var attn = nn.functional.scaled_dot_product_attention(qh.transpose(1, 2), kh.transpose(1, 2), vh.transpose(1, 2), mask);
         return o.forward(attn.transpose(1, 2).flatten(2));
     }
 }

@@ -13,15 +13,21 @@ public sealed class WanSelfAttention : WanAttentionProjections
     public WanSelfAttention(WanConfig c, Device? device, ScalarType dtype, WeightInit init = WeightInit.Default) : base(nameof(WanSelfAttention), c, device, dtype, init) => RegisterComponents();
 
     /// <param name="x">[B, L, D] modulated hidden states.</param>
-    /// <param name="cache">null for bidirectional attention over x's tokens.</param>
-    public Tensor Forward(Tensor x, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0, long currentStart = 0)
+    /// <param name="cache">null for attention over x's tokens only.</param>
+    /// <param name="mask">[L, L] keys each query may attend (true = attend), e.g. block-causal for training; null = all.</param>
+    public Tensor Forward(Tensor x, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0, long currentStart = 0,
+        Tensor? mask = null)
     {
         using var scope = NewDisposeScope();
         var qh = RotaryEmbedding.Apply(SplitHeads(norm_q.forward(q.forward(x))), ropeCos, ropeSin);
         var kh = RotaryEmbedding.Apply(SplitHeads(norm_k.forward(k.forward(x))), ropeCos, ropeSin);
         var vh = SplitHeads(v.forward(x));
+        if (cache is not null && mask is not null)
+            throw new ArgumentException("a masked call attends over its own tokens; it cannot also use the KV cache");
         if (cache is not null)
-            (kh, vh) = cache.WriteAndRead(layer, currentStart, kh, vh);
-        return AttendAndProject(qh, kh, vh).MoveToOuterDisposeScope();
+            (kh, vh) = is_grad_enabled() && (kh.requires_grad || vh.requires_grad)
+                ? cache.WriteAndReadWithGradient(layer, currentStart, kh, vh)
+                : cache.WriteAndRead(layer, currentStart, kh, vh);
+        return AttendAndProject(qh, kh, vh, mask).MoveToOuterDisposeScope();
     }
 }

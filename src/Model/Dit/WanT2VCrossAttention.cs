@@ -19,13 +19,16 @@ public sealed class WanT2VCrossAttention : WanAttentionProjections
     {
         using var scope = NewDisposeScope();
         Tensor kh, vh;
-        if (cache is not null && cache.CrossAttentionReady(layer))
-            (kh, vh) = cache.CrossAttention(layer);
+        // A gradient-carrying call with the text at hand recomputes the keys/values so that gradient reaches
+        // text_embedding and k/v (the reference's checkpointed training path bypasses the cross-attention cache too).
+        bool cached = cache is not null && cache.CrossAttentionReady(layer);
+        if (cached && (context is null || !is_grad_enabled()))
+            (kh, vh) = cache!.CrossAttention(layer);
         else
         {
             if (context is null) throw new ArgumentNullException(nameof(context), "text context is required until the cross-attention cache is filled");
             (kh, vh) = KeysValues(context);
-            cache?.SetCrossAttention(layer, kh, vh);
+            if (!cached) cache?.SetCrossAttention(layer, kh, vh);
         }
         return AttendAndProject(SplitHeads(norm_q.forward(q.forward(x))), kh, vh).MoveToOuterDisposeScope();
     }

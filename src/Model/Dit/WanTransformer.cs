@@ -77,9 +77,11 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
     /// <summary>
     /// Core forward. x [B, in_dim, F, H, W]; t [B] (one timestep per sample) or [B, F] (one per latent frame);
     /// with a cache, self-attention runs against the stream's cached keys starting at token <paramref name="currentStart"/>.
-    /// Returns the flow prediction [B, out_dim, F, H, W].
+    /// Returns the flow prediction [B, out_dim, F, H, W]. <paramref name="selfAttentionMask"/> [L, L] (cache-free calls
+    /// only) limits which tokens each token attends to.
     /// </summary>
-    protected Tensor Run(Tensor x, Tensor t, Tensor? context, long[]? contextLens, KvCache? cache, long currentStart)
+    protected Tensor Run(Tensor x, Tensor t, Tensor? context, long[]? contextLens, KvCache? cache, long currentStart,
+        Tensor? selfAttentionMask = null)
     {
         using var scope = NewDisposeScope();
         var c = Config;
@@ -109,7 +111,8 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         e = e.view(batch, groups, c.Dim);
 
         Tensor? ctx = null;
-        if (cache is null || !cache.CrossAttentionReady(0))
+        // With gradient on, the text is embedded even when the cross-attention cache is filled (see WanT2VCrossAttention).
+        if (cache is null || !cache.CrossAttentionReady(0) || (context is not null && is_grad_enabled()))
         {
             if (context is null) throw new ArgumentNullException(nameof(context));
             if (context.shape[0] != batch) throw new ArgumentException($"context batch {context.shape[0]} != latent batch {batch}");
@@ -137,7 +140,7 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
 
         for (int i = 0; i < blocks.Count; i++)
         {
-            hidden = blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart);
+            hidden = blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask);
             Trace?.Invoke($"blocks.{i}", hidden);
         }
 

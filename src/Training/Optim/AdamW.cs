@@ -1,0 +1,90 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Training.Optim;
+
+/// <summary>Hyperparameters of one AdamW optimiser (reference config keys <c>lr</c>, <c>beta1</c>, <c>beta2</c>, <c>weight_decay</c>).</summary>
+public sealed record AdamWSettings(double LearningRate, double Beta1 = 0.9, double Beta2 = 0.999, double WeightDecay = 0.01, double Eps = 1e-8)
+{
+    public AdamWSettings Validate()
+    {
+        if (!(LearningRate >= 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), "learning rate must be non-negative");
+        if (!(Beta1 >= 0 && Beta1 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta1), "beta1 must be in [0, 1)");
+        if (!(Beta2 >= 0 && Beta2 < 1)) throw new ArgumentOutOfRangeException(nameof(Beta2), "beta2 must be in [0, 1)");
+        if (!(WeightDecay >= 0)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), "weight decay must be non-negative");
+        if (!(Eps >= 0)) throw new ArgumentOutOfRangeException(nameof(Eps), "eps must be non-negative");
+        return this;
+    }
+}
+
+/// <summary>
+/// torch 1.13's <c>torch.optim.AdamW</c> (single-tensor path, amsgrad off), operation for operation, so float32 results
+/// match the reference: decoupled decay <c>p ·= 1 − lr·wd</c>, moments, then <c>p −= lr/bc1 · m / (√v/√bc2 + eps)</c> with
+/// the bias corrections computed in double as Python does. A parameter whose gradient is unset is skipped (its step
+/// count does not advance), as in PyTorch. State is keyed by parameter name so it can be saved in the reference layout.
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    private readonly IReadOnlyList<(string Name, Parameter Param)> _params;
+    private readonly Dictionary<string, ParamState> _state = new(StringComparer.Ordinal);
+
+    public AdamWSettings Settings { get; }
+
+    public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, AdamWSettings settings)
+    {
+        _params = parameters.ToList();
+        Settings = settings.Validate();
+        var duplicates = _params.GroupBy(p => p.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (duplicates.Count > 0) throw new ArgumentException($"parameter names must be unique: {string.Join(", ", duplicates)}");
+    }
+
+    /// <summary>Steps taken by a parameter (0 before its first update).</summary>
+    public long StepOf(string name) => _state.TryGetValue(name, out var s) ? s.Step : 0;
+
+    public void Step()
+    {
+        using var noGrad = no_grad();
+        var (lr, beta1, beta2, wd, eps) = (Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.WeightDecay, Settings.Eps);
+        foreach (var (name, p) in _params)
+        {
+            using var scope = NewDisposeScope();
+            var grad = p.grad;
+            if (grad is null) continue;
+            if (!_state.TryGetValue(name, out var st))
+            {
+                st = new ParamState(zeros_like(p).DetachFromDisposeScope(), zeros_like(p).DetachFromDisposeScope());
+                _state[name] = st;
+            }
+            st.Step++;
+            p.mul_(1 - lr * wd);
+            st.ExpAvg.mul_(beta1).add_(grad, alpha: 1 - beta1);
+            st.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
+            double biasCorrection1 = 1 - Math.Pow(beta1, st.Step);
+            double biasCorrection2 = 1 - Math.Pow(beta2, st.Step);
+            double stepSize = lr / biasCorrection1;
+            var denom = (st.ExpAvgSq.sqrt() / Math.Sqrt(biasCorrection2)).add_(eps);
+            p.addcdiv_(st.ExpAvg, denom, value: -stepSize);
+        }
+    }
+
+    /// <summary>Sets every gradient to none (<c>zero_grad(set_to_none=True)</c>).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in _params) p.grad?.Dispose();
+        foreach (var (_, p) in _params) p.grad = null;
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _state.Values) { s.ExpAvg.Dispose(); s.ExpAvgSq.Dispose(); }
+        _state.Clear();
+    }
+
+    private sealed class ParamState(Tensor expAvg, Tensor expAvgSq)
+    {
+        public Tensor ExpAvg { get; } = expAvg;
+        public Tensor ExpAvgSq { get; } = expAvgSq;
+        public long Step { get; set; }
+    }
+}

@@ -1,0 +1,107 @@
+using SelfForcing.Model.Dit;
+using SelfForcing.Training.Dmd;
+using SelfForcing.Training.Objectives;
+using SelfForcing.Training.Optim;
+using SelfForcing.Training.Randomness;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Training.Tests.Dmd;
+
+/// <summary>The DMD outer loop on tiny models: who is updated when, the frozen teacher, the EMA's start.</summary>
+public class DmdTrainerTests
+{
+    private static readonly WanConfig Generator = WanConfig.Tiny;
+    private static readonly WanConfig Teacher = WanConfig.Tiny with { NumLayers = 3 };
+    private static readonly WanConfig Critic = WanConfig.Tiny;
+
+    private sealed class Setup : IDisposable
+    {
+        public CausalWanModel Gen { get; } = new(Generator);
+        public WanModel Real { get; } = new(Teacher);
+        public WanModel Fake { get; } = new(Critic);
+        public DmdTrainer Trainer { get; }
+        public Tensor Prompts { get; }
+        public Tensor Negative { get; }
+
+        public Setup(DmdSettings settings, long seed)
+        {
+            Gen.InitializeRandom(1, std: 0.1);
+            Real.InitializeRandom(2, std: 0.1);
+            Fake.InitializeRandom(3, std: 0.1);
+            var generator = new GeneratorNetwork(Gen);
+            var rollout = new SelfForcingRollout(generator, generator.Scheduler.Warp([1000, 750, 500, 250])) { FramesPerBlock = Generator.NumFramePerBlock };
+            Trainer = new DmdTrainer(rollout, new ScoreNetwork(Real), new ScoreNetwork(Fake), [6, Generator.InDim, 4, 4], settings, new SeededTrainingRandom(seed));
+            var gen = new TorchSharp.torch.Generator(5);
+            Prompts = randn([1, Generator.TextLen, Generator.TextDim], generator: gen);
+            Negative = randn([1, Generator.TextLen, Generator.TextDim], generator: gen);
+        }
+
+        public DmdStepReport Step() => Trainer.TrainStep(Prompts, Prompts, Negative);
+
+        public void Dispose() { Trainer.Dispose(); Gen.Dispose(); Real.Dispose(); Fake.Dispose(); Prompts.Dispose(); Negative.Dispose(); }
+    }
+
+    // A large learning rate so that one step visibly moves float32 weights (the shipped 2e-6 moves them by ~20 ulp).
+    private static readonly DmdSettings Fast = new()
+    {
+        DfakeGenUpdateRatio = 5, EmaStartStep = 3,
+        Optimizers = new AdamWSettingsPair { Generator = new AdamWSettings(1e-3, 0.0, 0.999, 0.01), Critic = new AdamWSettings(1e-3, 0.0, 0.999, 0.01) },
+    };
+
+    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
+    private static Tensor Flat(nn.Module m) => cat(m.parameters().Select(p => p.detach().flatten()).ToArray()).clone();
+
+    [Fact]
+    public void Generator_steps_every_ratio_critic_every_step_teacher_never()
+    {
+        using var s = new Setup(Fast, seed: 7);
+        var teacherBefore = Flat(s.Real);
+        var initial = Flat(s.Gen);
+        Tensor? emaAtStart = null;
+        for (int i = 0; i < 6; i++)
+        {
+            var gen = Flat(s.Gen);
+            var critic = Flat(s.Fake);
+            var ema = s.Trainer.Ema is { } e ? cat(e.Shadow.Values.Select(t => t.flatten()).ToArray()).clone() : null;
+            var report = s.Step();
+
+            bool genStep = i % 5 == 0;
+            Assert.Equal(genStep, report.TrainedGenerator);
+            Assert.Equal(genStep, !Same(Flat(s.Gen), gen));
+            Assert.False(Same(Flat(s.Fake), critic), $"step {i}: the critic did not move");
+            Assert.True(double.IsFinite(report.CriticLoss) && report.CriticLoss > 0);
+            if (genStep) Assert.True(report.GeneratorLoss is > 0 && double.IsFinite(report.GeneratorLoss.Value));
+            Assert.Equal(report.Step >= 3, report.EmaActive);
+            if (ema is not null)
+            {
+                var now = cat(s.Trainer.Ema!.Shadow.Values.Select(t => t.flatten()).ToArray());
+                Assert.Equal(genStep, !Same(now, ema)); // the EMA follows generator updates only
+            }
+            if (report.Step == 3)
+            {
+                emaAtStart = cat(s.Trainer.Ema!.Shadow.Values.Select(t => t.flatten()).ToArray()).clone();
+                // Created from the weights current at step 3 (after the step-0 generator update), not the initial ones.
+                Assert.True(Same(emaAtStart, Flat(s.Gen)));
+                Assert.False(Same(emaAtStart, initial));
+            }
+        }
+        Assert.True(Same(Flat(s.Real), teacherBefore), "the teacher's weights changed");
+        Assert.All(s.Real.parameters(), p => Assert.Null(p.grad));
+        Assert.NotNull(emaAtStart);
+    }
+
+    [Fact]
+    public void Same_seed_same_weights()
+    {
+        Tensor Run()
+        {
+            using var s = new Setup(Fast, seed: 11);
+            s.Step();
+            s.Step();
+            return cat([Flat(s.Gen), Flat(s.Fake)]);
+        }
+        // Bitwise on one machine: same draws, same single-process CPU kernels.
+        Assert.True(Same(Run(), Run()));
+    }
+}
