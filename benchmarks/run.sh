@@ -15,6 +15,9 @@ out=benchmarks/results-$(hostname)-$(date -u +%Y%m%d).txt
   sf bench --stage decode --decoder taehv --decoder-size tiny --latent-height 8 --latent-width 8 --chunks 4
   sf bench --stage decode --decoder vae --decoder-size mid --latent-height 30 --latent-width 52 --chunks 3
   sf bench --stage decode --decoder taehv --decoder-size mid --latent-height 30 --latent-width 52 --chunks 3
+  sf bench --stage encode --latent-height 8 --latent-width 8 --chunks 5
+  sf bench --stage encode --latent-height 60 --latent-width 104 --chunks 5
+  sf bench --stage encode --format jpeg --latent-height 60 --latent-width 104 --chunks 3
   # Real 480x832 decoders: one latent frame (the first chunk of a video); about a minute each on 2 idle cores.
   sf bench --stage decode --decoder taehv --decoder-size real --latent-height 60 --latent-width 104 --chunks 1 --latent-frames 1
   sf bench --stage decode --decoder vae --decoder-size real --latent-height 60 --latent-width 104 --chunks 1 --latent-frames 1
