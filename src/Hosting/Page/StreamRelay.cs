@@ -81,14 +81,17 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
     private async Task<ulong> FirstSequenceAsync(WebSocket socket, string id, string? from, CancellationToken ct)
     {
         var subjects = api.Subjects;
-        if (ulong.TryParse(from, out var resume) && resume > 0) return resume;
-        var first = await _reader.NextAsync($"{subjects.Prefix}.streams.{id}.>", 1, ct);
-        if (first is null && api.Find(id) is null)
+        // The id becomes part of a subject: anything but a plain id (a '.', '*' or '>') would read other streams.
+        bool plain = id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+        var first = plain ? await _reader.NextAsync($"{subjects.Prefix}.streams.{id}.>", 1, ct) : null;
+        if (first is null && (!plain || api.Find(id) is null))
         {
-            await SendTextAsync(socket, new JsonObject { ["type"] = "error", ["error"] = $"unknown stream '{id}'", ["field"] = "stream" }, ct);
+            string shown = id.Length > 40 ? id[..40] + "…" : id;
+            await SendTextAsync(socket, new JsonObject { ["type"] = "error", ["error"] = $"unknown stream '{shown}'", ["field"] = "stream" }, ct);
             await CloseAsync(socket, WebSocketCloseStatus.NormalClosure, "unknown stream");
             return 0;
         }
+        if (ulong.TryParse(from, out var resume) && resume > 0) return resume;
         if (first is null || from != "live") return first?.Seq ?? 1;
         // Live: the init segment and the started event (what a player and the stats need), then the newest segment on.
         var last = await _reader.LastAsync(subjects.Video(id), ct);

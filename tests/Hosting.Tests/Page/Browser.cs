@@ -36,10 +36,17 @@ public sealed class Browser : IAsyncDisposable
 
     public async Task<IPage> OpenAsync(string url)
     {
+        var page = await NewBarePageAsync();
+        await page.GoToAsync(url, WaitUntilNavigation.Load);
+        return page;
+    }
+
+    /// <summary>A page that has not loaded anything yet (to change the browser's features before the page's script runs).</summary>
+    public async Task<IPage> NewBarePageAsync()
+    {
         var page = await _browser.NewPageAsync();
         page.DefaultTimeout = 60_000;
         await page.SetViewportAsync(new ViewPortOptions { Width = 1100, Height = 800 });
-        await page.GoToAsync(url, WaitUntilNavigation.Load);
         return page;
     }
 
@@ -72,11 +79,15 @@ public sealed class Browser : IAsyncDisposable
         JsonSerializer.Deserialize<T>(await page.EvaluateExpressionAsync<string>($"JSON.stringify({expression})"), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
 
     /// <summary>The frame the video element shows now, drawn onto a canvas: where it is, how bright, how varied, a hash of its pixels.</summary>
-    public static Task<FrameSample> SampleAsync(IPage page) => EvalAsync<FrameSample>(page, """
+    public static Task<FrameSample> SampleAsync(IPage page) => EvalAsync<FrameSample>(page, SampleScript("video"));
+
+    /// <summary>The sampling expression for the video element or the JPEG canvas (<paramref name="element"/> is its id).</summary>
+    public static string SampleScript(string element) => """
         (() => {
-          const v = document.getElementById('video');
-          if (!v.videoWidth) return { time: v.currentTime, mean: 0, std: 0, hash: 0, width: 0 };
-          const c = document.createElement('canvas'); c.width = v.videoWidth; c.height = v.videoHeight;
+          const v = document.getElementById('ELEMENT');
+          const w = v.videoWidth ?? v.width, ht = v.videoHeight ?? v.height, time = v.currentTime ?? 0;
+          if (!w) return { time, mean: 0, std: 0, hash: 0, width: 0 };
+          const c = document.createElement('canvas'); c.width = w; c.height = ht;
           const g = c.getContext('2d'); g.drawImage(v, 0, 0);
           const d = g.getImageData(0, 0, c.width, c.height).data;
           let sum = 0, sq = 0, h = 0;
@@ -85,9 +96,9 @@ public sealed class Browser : IAsyncDisposable
             h = (Math.imul(h, 31) + d[i] * 65536 + d[i + 1] * 256 + d[i + 2]) >>> 0;
           }
           const n = d.length / 4, mean = sum / n;
-          return { time: v.currentTime, mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), hash: h, width: c.width };
+          return { time, mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), hash: h, width: c.width };
         })()
-        """);
+        """.Replace("ELEMENT", element, StringComparison.Ordinal);
 
     public async ValueTask DisposeAsync() => await _browser.CloseAsync();
 

@@ -119,6 +119,12 @@ public class PageApiTests
         Assert.Equal("text", (string)m.Header["subject"]!);
         Assert.Equal("unknown stream 's0nope'", (string)m.Event["error"]!);
         Assert.Null(await PageClient.ReceiveAsync(ws));
+
+        // A wildcard is not a way to read every stream.
+        await PageClient.PostAsync(f, "start", """{"prompt": "private", "chunks": 1}""");
+        using var wild = await PageClient.ConnectAsync(f, "*");
+        var refused = (await PageClient.ReceiveAsync(wild))!;
+        Assert.Equal("unknown stream '*'", (string)refused.Event["error"]!);
     }
 
     [Fact]

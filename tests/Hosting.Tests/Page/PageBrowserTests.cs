@@ -162,6 +162,34 @@ public class PageBrowserTests(ITestOutputHelper output)
         Assert.Empty(f.Host.Api.Streams);
     }
 
+    [Fact]
+    public async Task Without_media_source_extensions_the_page_plays_jpeg_frames_on_a_canvas()
+    {
+        await using var f = await PageClient.StartAsync();
+        await using var browser = await Browser.LaunchAsync();
+        var page = await browser.NewBarePageAsync();
+        await page.EvaluateExpressionOnNewDocumentAsync("delete window.MediaSource; delete window.ManagedMediaSource;");
+        await page.GoToAsync(f.Host.PageUrl!);
+        await page.TypeAsync("#prompt", "a paper boat");
+        await SetAsync(page, "chunks", "2");
+        await page.ClickAsync("#start");
+        await Browser.WaitAsync(page, "window.sfPage.state === 'completed'");
+        string id = await Browser.EvalAsync<string>(page, "window.sfPage.stream");
+        Assert.Equal("jpeg", (string)(await f.EventsAsync(id))[0]["format"]!);
+        Assert.True(await Browser.EvalAsync<bool>(page, "document.getElementById('video').hidden && !document.getElementById('jpeg').hidden"));
+        var hashes = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            var s = await Browser.EvalAsync<FrameSample>(page, Browser.SampleScript("jpeg"));
+            Assert.Equal(64, s.Width);
+            Assert.True(s.Std > 2, $"a blank canvas (mean {s.Mean:F1}, std {s.Std:F2})");
+            hashes.Add(s.Hash);
+            await Task.Delay(200);
+        }
+        Assert.True(hashes.Distinct().Count() >= 2, "the canvas did not change");
+        await Browser.ScreenshotAsync(page, "jpeg-fallback");
+    }
+
     private static Task SetAsync(IPage page, string id, string value) =>
         page.EvaluateExpressionAsync($"(() => {{ const e = document.getElementById('{id}'); e.value = '{value}'; e.dispatchEvent(new Event('change')); }})()");
 
