@@ -23,14 +23,21 @@ function clearError() {
   document.querySelectorAll('.invalid').forEach(e => e.classList.remove('invalid'));
 }
 
+// Seeds are 64-bit integers; a JS number keeps only 53 bits. They travel as digit strings inside the JSON text.
+function seedOf(json) { const m = /"seed":\s*(-?\d+)/.exec(json); return m ? m[1] : null; }
+
 async function api(verb, body) {
-  let response;
+  let response, text;
   try {
-    response = await fetch(`/api/${verb}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    let json = JSON.stringify(body);
+    if (typeof body.seed === 'string' && /^-?\d+$/.test(body.seed)) json = json.replace(`"seed":${JSON.stringify(body.seed)}`, `"seed":${body.seed}`);
+    response = await fetch(`/api/${verb}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: json });
+    text = await response.text();
   } catch (e) {
     return { error: `cannot reach the server: ${e.message}` };
   }
-  try { return await response.json(); } catch { return { error: `the server answered ${response.status} without a body` }; }
+  try { const reply = JSON.parse(text); if ('seed' in reply) reply.seed = seedOf(text); return reply; }
+  catch { return { error: `the server answered ${response.status} without a JSON body` }; }
 }
 
 function setState(state, detail) {
@@ -89,7 +96,13 @@ class MsePlayer {
     const v = this.video;
     // A late viewer's first fragment starts after 0: move the playhead to where the data is.
     if (v.buffered.length && v.currentTime < v.buffered.start(0)) v.currentTime = v.buffered.start(0);
-    if (this.queue.length) { this.buffer.appendBuffer(this.queue.shift()); return; }
+    // An endless stream would fill the SourceBuffer's quota: drop what was played more than 10 s ago.
+    if (v.buffered.length && v.currentTime - v.buffered.start(0) > 30) { this.buffer.remove(0, v.currentTime - 10); return; }
+    if (this.queue.length) {
+      try { this.buffer.appendBuffer(this.queue[0]); this.queue.shift(); }
+      catch (e) { showError(`the browser refused a video segment: ${e.message}`); }
+      return;
+    }
     if (this.ended && this.source.readyState === 'open') this.source.endOfStream();
     if (v.paused && v.buffered.length) v.play().catch(() => {});
   }
@@ -158,7 +171,11 @@ class Viewer {
     if (header.seq <= this.lastSeq) return; // a resend after reconnecting
     this.lastSeq = header.seq;
     if (header.subject === 'video') this.video(header, body);
-    else this.event(JSON.parse(new TextDecoder().decode(body)));
+    else {
+      const text = new TextDecoder().decode(body), e = JSON.parse(text);
+      if ('seed' in e) e.seed = seedOf(text);
+      this.event(e);
+    }
   }
   video(header, body) {
     if (!this.player) {
@@ -182,7 +199,7 @@ class Viewer {
   }
   event(e) {
     if (e.type === 'started') {
-      page.seed = e.seed; $('stat-seed').textContent = String(e.seed);
+      page.seed = e.seed; $('stat-seed').textContent = e.seed;
       setState('running', e.chunks ? `${e.chunks} chunks` : 'until stopped');
     } else if (e.type === 'chunk') {
       page.chunks.push(e);
@@ -258,7 +275,8 @@ function openStream(id, from, openedAt) {
 
 async function start() {
   clearError();
-  const body = { prompt: $('prompt').value, seed: Number($('seed').value === '' ? -1 : $('seed').value), fps: Number($('fps').value), decoder: $('decoder').value };
+  const seed = $('seed').value.trim();
+  const body = { prompt: $('prompt').value, seed: seed === '' ? -1 : /^-?\d+$/.test(seed) ? seed : Number(seed), fps: Number($('fps').value), decoder: $('decoder').value };
   body.chunks = $('endless').checked ? 0 : Number($('chunks').value);
   if (!MsePlayer.supported()) body.format = 'jpeg';
   if (!body.decoder) delete body.decoder;
@@ -269,7 +287,7 @@ async function start() {
   $('start').disabled = false;
   if (reply.error) { setState('idle'); showError(reply.error, reply.field); return; }
   openStream(reply.stream, 'start', startedAt);
-  page.seed = reply.seed; $('stat-seed').textContent = String(reply.seed);
+  page.seed = reply.seed; $('stat-seed').textContent = reply.seed;
 }
 
 async function stop() {
@@ -285,7 +303,8 @@ async function switchPrompt() {
   clearError();
   const reply = await api('prompt', { stream: page.stream, prompt: $('live-prompt').value });
   if (reply.error) showError(reply.error, reply.field);
-  else $('switch-note').textContent = `switches at chunk ${reply.from_chunk}`;
+  // The stream's own "prompt" event may have arrived first (it says the same): do not overwrite it.
+  else if (!$('switch-note').textContent.startsWith(`prompt switched from chunk ${reply.from_chunk}`)) $('switch-note').textContent = `switches at chunk ${reply.from_chunk}`;
 }
 
 $('start').addEventListener('click', start);

@@ -43,7 +43,9 @@ public class PageBrowserTests(ITestOutputHelper output)
         Assert.Matches(@"^\d+\.\d$", await TextAsync(page, "stat-fps"));
         Assert.Matches(@"^\d+\.\d\d s$", await TextAsync(page, "stat-latency"));
         Assert.Matches(@"^#3: \d+\.\d{3} / \d+\.\d{3} / \d+\.\d{3} s$", await TextAsync(page, "stat-chunk"));
-        Assert.NotEqual("—", await TextAsync(page, "stat-seed"));
+        // Seed −1: the page shows the seed the server drew, all 64 bits of it (a JS number would round it).
+        string id = await Browser.EvalAsync<string>(page, "window.sfPage.stream");
+        Assert.Equal(f.Host.Api.Find(id)!.Handle.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture), await TextAsync(page, "stat-seed"));
         // The chart drew bars: some pixels of the chart canvas are not transparent.
         Assert.True(await Browser.EvalAsync<int>(page, """
             (() => { const c = document.getElementById('chart'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
@@ -71,6 +73,13 @@ public class PageBrowserTests(ITestOutputHelper output)
         Assert.Equal(id, await Browser.EvalAsync<string>(page, "window.sfPage.stream"));
         Assert.True(f.Host.Api.Find(id)!.Live);
         Assert.Equal("an endless river", await Browser.EvalAsync<string>(page, "document.getElementById('prompt').value"));
+
+        // Steer it: the live prompt box switches the running stream's prompt at a chunk boundary, announced on the page.
+        await page.EvaluateExpressionAsync("document.getElementById('live-prompt').value = ''");
+        await page.TypeAsync("#live-prompt", "a frozen river");
+        await page.ClickAsync("#switch");
+        await Browser.WaitAsync(page, "document.getElementById('switch-note').textContent.startsWith('prompt switched from chunk')", 20_000);
+        Assert.Equal("a frozen river", f.Host.Api.Find(id)!.Prompt);
 
         var clock = Stopwatch.StartNew();
         await page.ClickAsync("#stop");
@@ -104,6 +113,8 @@ public class PageBrowserTests(ITestOutputHelper output)
         await using var browser = await Browser.LaunchAsync();
         var first = await browser.OpenAsync(f.Host.PageUrl!);
         await first.TypeAsync("#prompt", "a lighthouse in a storm");
+        await SetAsync(first, "seed", "9007199254740993"); // 2^53 + 1: not a JS number
+
         await SetAsync(first, "chunks", "3");
         await first.ClickAsync("#start");
         await Browser.WaitAsync(first, "!document.getElementById('share').hidden");
@@ -116,7 +127,9 @@ public class PageBrowserTests(ITestOutputHelper output)
             await Browser.WaitAsync(p, "window.sfPage.state === 'completed' && document.getElementById('video').readyState >= 2");
         }
         Assert.Equal(await TextAsync(first, "stat-stream"), await TextAsync(second, "stat-stream"));
-        Assert.Equal(await TextAsync(first, "stat-seed"), await TextAsync(second, "stat-seed"));
+        Assert.Equal("9007199254740993", await TextAsync(first, "stat-seed"));
+        Assert.Equal("9007199254740993", await TextAsync(second, "stat-seed"));
+        Assert.Equal(9007199254740993L, f.Host.Api.Find(await TextAsync(first, "stat-stream"))!.Handle.Seed);
 
         // The same instants of both videos show the same pixels (same bytes, same decoder).
         double duration = await Browser.EvalAsync<double>(first, "document.getElementById('video').buffered.end(0)");
