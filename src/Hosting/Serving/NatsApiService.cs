@@ -41,7 +41,7 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
     {
         bool msgpack = msg.Headers is { } h && h.TryGetValue("Content-Type", out var type) && type.ToString().StartsWith(ApiCodec.MsgPack, StringComparison.OrdinalIgnoreCase);
         string verb = msg.Subject[(msg.Subject.LastIndexOf('.') + 1)..];
-        var reply = await ExecuteAsync(verb, msg.Data ?? [], msgpack);
+        var reply = await ExecuteAsync(verb, msg.Data ?? [], msgpack, msg.Subject);
         if (msg.ReplyTo is null) return; // a publish without a reply subject: nobody to answer
         var headers = msgpack ? new NatsHeaders { ["Content-Type"] = ApiCodec.MsgPack } : null;
         try { await msg.ReplyAsync(ApiCodec.Encode(reply, msgpack), headers: headers, serializer: Raw); }
@@ -52,7 +52,8 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
     /// One request, from any transport (NATS here, HTTP for the page): parsed, validated and served by the same code,
     /// so every client gets the same replies and the same errors. Never throws; an error is <c>{"error","field"}</c>.
     /// </summary>
-    public async Task<JsonObject> ExecuteAsync(string verb, ReadOnlyMemory<byte> body, bool msgpack)
+    /// <param name="subject">The NATS subject it came on, for the unknown-request error (default <c>&lt;prefix&gt;.api.&lt;verb&gt;</c>).</param>
+    public async Task<JsonObject> ExecuteAsync(string verb, ReadOnlyMemory<byte> body, bool msgpack, string? subject = null)
     {
         try
         {
@@ -63,7 +64,7 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
                 "cancel" => Cancel(request),
                 "prompt" => await Prompt(request),
                 "list" => List(request),
-                _ => throw new ApiError($"unknown API subject '{Subjects.Prefix}.api.{verb}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
+                _ => throw new ApiError($"unknown API subject '{subject ?? $"{Subjects.Prefix}.api.{verb}"}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
             };
         }
         catch (ApiError e) { return ApiCodec.Error(e.Message, e.Field); }

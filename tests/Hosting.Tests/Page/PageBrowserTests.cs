@@ -6,7 +6,9 @@ using Xunit.Abstractions;
 namespace SelfForcing.Hosting.Tests.Page;
 
 /// <summary>The page in headless Chromium against a real serve host (tiny model, 64×64 video): what a person sees and does.</summary>
+/// <remarks>Run alone (Chromium is heavy on two cores): the Stop latency is measured, and the other tests' connect timeouts are not crowded out.</remarks>
 [Trait("Category", "Browser")]
+[Collection(SerialCollection.Name)]
 public class PageBrowserTests(ITestOutputHelper output)
 {
     [Fact]
