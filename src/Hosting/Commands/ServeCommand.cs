@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using SelfForcing.Actors;
 using SelfForcing.Hosting.Output;
+using SelfForcing.Hosting.Page;
 using SelfForcing.Hosting.Serving;
 
 namespace SelfForcing.Hosting.Commands;
@@ -10,7 +11,8 @@ namespace SelfForcing.Hosting.Commands;
 public static class ServeCommand
 {
     public sealed record ServeOptions(string? NatsUrl, string? ConfigPath, string? SubjectPrefix, WeightOptions Weights, string? Decoder,
-        int? LatentHeight, int? LatentWidth, int? MetricsPort, bool UnloadTextEncoder = false);
+        int? LatentHeight, int? LatentWidth, int? MetricsPort, bool UnloadTextEncoder = false,
+        string? Http = null, bool HttpAllowRemote = false);
 
     public static Command Create()
     {
@@ -30,14 +32,16 @@ public static class ServeCommand
         var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny model)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
+        var http = new Option<string?>("--http") { Description = "serve the page on HOST:PORT, e.g. 127.0.0.1:8080 (HOCON selfforcing.serve.http)" };
+        var httpRemote = new Option<bool>("--http-allow-remote") { Description = "allow --http on an address other than loopback (the page has no login)" };
         var cmd = new Command("serve", "Serve live text-to-video streams over NATS (request/reply API on <prefix>.api.*, video on <prefix>.streams.<id>.video).")
         {
-            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort, unloadText,
+            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort, unloadText, http, httpRemote,
         };
         cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
             new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, null, null, parse.GetValue(taehv)),
             parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
-            parse.GetValue(unloadText)), Console.Out, Console.Error, ct));
+            parse.GetValue(unloadText), parse.GetValue(http), parse.GetValue(httpRemote)), Console.Out, Console.Error, ct));
         return cmd;
     }
 
@@ -57,7 +61,11 @@ public static class ServeCommand
             {
                 NatsUrl = o.NatsUrl ?? settings.NatsUrl,
                 SubjectPrefix = o.SubjectPrefix ?? settings.SubjectPrefix,
+                Http = o.Http ?? settings.Http,
+                HttpAllowRemote = o.HttpAllowRemote || settings.HttpAllowRemote,
             }).Validate();
+            if (settings.Http.Length > 0 && PageEndpoint.TryParse(settings.Http, out var pageAt) && !System.Net.IPAddress.IsLoopback(pageAt.Address))
+                stderr.WriteLine($"warning: the page listens on {settings.Http}, reachable from other machines; it has no login, anyone who reaches it can start and stop streams");
             var pipelineSettings = PipelineSettings.FromConfig(hocon);
             if (o.UnloadTextEncoder) pipelineSettings = pipelineSettings with { UnloadTextEncoderAfterUse = true };
             bool tiny = EngineFactory.IsTiny(o.Weights);
@@ -67,6 +75,7 @@ public static class ServeCommand
             host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? (tiny ? "preview" : "vae"),
                 o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
             stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
+            if (host.PageUrl is { } url) stdout.WriteLine($"page on {url}");
             stdout.Flush();
             try { await Task.Delay(Timeout.Infinite, stop.Token); }
             catch (OperationCanceledException) { }

@@ -38,6 +38,9 @@ public sealed class JetStreamRecord(NatsConnection nats, INatsJSContext js, Serv
 
     public string StreamName => settings.StreamName;
 
+    /// <summary>The host's one connection, for readers of the record (the page's relay).</summary>
+    public NatsConnection Connection => nats;
+
     /// <summary>Largest message the server accepts (its <c>max_payload</c>).</summary>
     public long MaxPayload => nats.ServerInfo?.MaxPayload ?? 1024 * 1024;
 

@@ -49,35 +49,56 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
     private async Task Answer(NatsMsg<byte[]> msg)
     {
         bool msgpack = msg.Headers is { } h && h.TryGetValue("Content-Type", out var type) && type.ToString().StartsWith(ApiCodec.MsgPack, StringComparison.OrdinalIgnoreCase);
-        JsonObject reply;
-        try
-        {
-            var body = ApiCodec.ParseObject(msg.Data ?? [], msgpack);
-            string verb = msg.Subject[(msg.Subject.LastIndexOf('.') + 1)..];
-            reply = verb switch
-            {
-                "start" => await Start(body),
-                "cancel" => Cancel(body),
-                "prompt" => await Prompt(body),
-                "list" => List(body),
-                _ => throw new ApiError($"unknown API subject '{msg.Subject}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
-            };
-        }
-        catch (ApiError e) { reply = ApiCodec.Error(e.Message, e.Field); }
-        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException)
-        {
-            reply = ApiCodec.Error("the engine did not answer in time; try again", null);
-        }
-        catch (Exception e)
-        {
-            log.WriteLine($"api: {msg.Subject} failed: {e.GetType().Name}: {e.Message}");
-            reply = ApiCodec.Error($"internal error: {e.Message}", null);
-        }
+        string verb = msg.Subject[(msg.Subject.LastIndexOf('.') + 1)..];
+        var reply = await ExecuteAsync(verb, msg.Data ?? [], msgpack, msg.Subject);
         if (msg.ReplyTo is null) return; // a publish without a reply subject: nobody to answer
         var headers = msgpack ? new NatsHeaders { ["Content-Type"] = ApiCodec.MsgPack } : null;
         try { await msg.ReplyAsync(ApiCodec.Encode(reply, msgpack), headers: headers, serializer: Raw); }
         catch (NatsException e) { log.WriteLine($"api: could not answer {msg.Subject}: {e.Message}"); }
     }
+
+    /// <summary>
+    /// One request, from any transport (NATS here, HTTP for the page): parsed, validated and served by the same code,
+    /// so every client gets the same replies and the same errors. Never throws; an error is <c>{"error","field"}</c>.
+    /// </summary>
+    /// <param name="subject">The NATS subject it came on, for the unknown-request error (default <c>&lt;prefix&gt;.api.&lt;verb&gt;</c>).</param>
+    public async Task<JsonObject> ExecuteAsync(string verb, ReadOnlyMemory<byte> body, bool msgpack, string? subject = null)
+    {
+        try
+        {
+            var request = ApiCodec.ParseObject(body.Span, msgpack);
+            return verb switch
+            {
+                "start" => await Start(request),
+                "cancel" => Cancel(request),
+                "prompt" => await Prompt(request),
+                "list" => List(request),
+                _ => throw new ApiError($"unknown API subject '{subject ?? $"{Subjects.Prefix}.api.{verb}"}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
+            };
+        }
+        catch (ApiError e) { return ApiCodec.Error(e.Message, e.Field); }
+        catch (Exception e) when (e is TimeoutException or Akka.Actor.AskTimeoutException or TaskCanceledException)
+        {
+            return ApiCodec.Error("the engine did not answer in time; try again", null);
+        }
+        catch (Exception e)
+        {
+            log.WriteLine($"api: {verb} failed: {e.GetType().Name}: {e.Message}");
+            return ApiCodec.Error($"internal error: {e.Message}", null);
+        }
+    }
+
+    /// <summary>What a client may choose from: the decoders this server has, the default one, the fps range.</summary>
+    public JsonObject Info() => new()
+    {
+        ["decoders"] = new JsonArray(decoders.Select(d => (JsonNode)d).ToArray()), ["default_decoder"] = defaultDecoder,
+        ["max_fps"] = settings.MaxFps, ["subject_prefix"] = settings.SubjectPrefix,
+    };
+
+    /// <summary>The stream if this server started it and still lists it.</summary>
+    public ServedStream? Find(string id) => _streams.TryGetValue(id, out var s) ? s.Stream : null;
+
+    public JetStreamRecord Record => record;
 
     private async Task<JsonObject> Start(JsonObject body)
     {

@@ -4,6 +4,7 @@ using NATS.Client.Core;
 using SelfForcing.Actors;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
+using SelfForcing.Hosting.Page;
 
 namespace SelfForcing.Hosting.Serving;
 
@@ -19,10 +20,13 @@ public sealed class ServeHost : IAsyncDisposable
     private readonly CancellationTokenSource _stop;
     private readonly Task _api;
     private bool _stopped;
+    private PageServer? _page;
 
     public NatsApiService Api { get; }
     public ServeSettings Settings { get; }
     public SelfForcingPipeline Pipeline { get; }
+    /// <summary>The page's address (<c>http://127.0.0.1:8080/</c>), or null when <see cref="ServeSettings.Http"/> is empty.</summary>
+    public string? PageUrl => _page?.Url;
 
     private ServeHost(ActorSystem system, PipelineEngines engines, NatsConnection nats, NatsApiService api, ServeSettings settings,
         SelfForcingPipeline pipeline, CancellationTokenSource stop, Task apiLoop)
@@ -65,7 +69,18 @@ public sealed class ServeHost : IAsyncDisposable
             var stop = new CancellationTokenSource();
             var loop = Task.Run(() => api.RunAsync(ready, stop.Token));
             if (await Task.WhenAny(ready.Task, loop) == loop) await loop; // the subscription failed: throw why
-            return new ServeHost(system, engines, nats, api, settings, pipeline, stop, loop);
+            var host = new ServeHost(system, engines, nats, api, settings, pipeline, stop, loop);
+            if (settings.Http.Length > 0)
+            {
+                PageEndpoint.TryParse(settings.Http, out var endpoint); // validated with the settings
+                try { host._page = await PageServer.StartAsync(api, endpoint, log, ct); }
+                catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+                {
+                    await host.StopAsync();
+                    throw new InvalidOperationException($"cannot serve the page on {settings.Http}: {e.Message}", e);
+                }
+            }
+            return host;
         }
         catch
         {
@@ -81,6 +96,7 @@ public sealed class ServeHost : IAsyncDisposable
     {
         if (_stopped) return;
         _stopped = true;
+        if (_page is not null) await _page.DisposeAsync();
         await Api.StopAsync(TimeSpan.FromSeconds(10));
         _stop.Cancel();
         try { await _api; } catch (OperationCanceledException) { }

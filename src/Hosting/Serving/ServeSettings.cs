@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using SelfForcing.Hosting.Page;
 
 namespace SelfForcing.Hosting.Serving;
 
@@ -20,6 +21,11 @@ public sealed record ServeSettings
     public double MaxFps { get; init; } = 16;
     /// <summary>Time a client waits for the pipeline to accept a request before the API answers with an error.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Where the page listens (<c>host:port</c>, port 0 = any free one); empty = no page.</summary>
+    public string Http { get; init; } = "";
+    /// <summary>The page has no login: listening on anything but loopback must be asked for.</summary>
+    public bool HttpAllowRemote { get; init; }
 
     public string StreamName => JetStreamName.Length > 0 ? JetStreamName : SubjectPrefix.Replace('.', '_').ToUpperInvariant() + "_STREAMS";
 
@@ -43,6 +49,8 @@ public sealed record ServeSettings
             MaxBytes = c.HasPath("jetstream.max-bytes") ? c.GetByteSize("jetstream.max-bytes") ?? d.MaxBytes : d.MaxBytes,
             MaxFps = c.GetDouble("max-fps", d.MaxFps),
             RequestTimeout = c.GetTimeSpan("request-timeout", d.RequestTimeout),
+            Http = c.GetString("http", d.Http),
+            HttpAllowRemote = c.GetBoolean("http-allow-remote", d.HttpAllowRemote),
         }.Validate();
     }
 
@@ -56,6 +64,12 @@ public sealed record ServeSettings
         if (MaxAge < DuplicateWindow) errors.Add("jetstream.max-age must be at least the duplicate window");
         if (MaxBytes is 0 or < -1) errors.Add("jetstream.max-bytes must be positive or -1");
         if (MaxFps is < 1 or > 120) errors.Add("max-fps must be between 1 and 120");
+        if (Http.Length > 0)
+        {
+            if (!PageEndpoint.TryParse(Http, out var endpoint)) errors.Add($"http '{Http}' must look like 127.0.0.1:8080");
+            else if (!System.Net.IPAddress.IsLoopback(endpoint.Address) && !HttpAllowRemote)
+                errors.Add($"http '{Http}' is not a loopback address; the page has no login, so binding it elsewhere needs --http-allow-remote (selfforcing.serve.http-allow-remote = true)");
+        }
         if (errors.Count > 0) throw new ArgumentException("Invalid selfforcing.serve settings: " + string.Join("; ", errors));
         return this;
     }
