@@ -6,7 +6,7 @@ const $ = id => document.getElementById(id);
 const ENDED = ['completed', 'cancelled', 'failed'];
 
 // What the tests (and a curious person in the console) can read.
-const page = window.sfPage = { stream: null, state: 'idle', seed: null, framesReceived: 0, chunks: [], errors: [], firstFrameMs: null, viewer: null };
+const page = window.sfPage = { stream: null, state: 'idle', seed: null, framesReceived: 0, chunks: [], errors: [], firstFrameMs: null, viewer: null, total: 0 };
 
 function showError(message, field) {
   page.errors.push(message);
@@ -38,6 +38,12 @@ async function api(verb, body) {
   }
   try { const reply = JSON.parse(text); if ('seed' in reply) reply.seed = seedOf(text); return reply; }
   catch { return { error: `the server answered ${response.status} without a JSON body` }; }
+}
+
+function setProgress(percent, text) {
+  const bar = $('progress');
+  if (percent === null) bar.removeAttribute('value'); else bar.value = percent;
+  $('progress-text').textContent = percent === null ? text : `${percent} % · ${text}`;
 }
 
 function setState(state, detail) {
@@ -200,15 +206,22 @@ class Viewer {
   event(e) {
     if (e.type === 'started') {
       page.seed = e.seed; $('stat-seed').textContent = e.seed;
+      page.total = e.chunks || 0;
       setState('running', e.chunks ? `${e.chunks} chunks` : 'until stopped');
+      setProgress(0, 'Generating frames...');
     } else if (e.type === 'chunk') {
       page.chunks.push(e);
+      // As the reference page: a bar driven by the chunks done; an endless stream counts chunks instead.
+      const done = e.chunk + 1;
+      if (page.total) setProgress(Math.round(100 * done / page.total), `Processing chunk ${done}/${page.total}...`);
+      else setProgress(null, `Processing chunk ${done} (until stopped)...`);
       $('stat-chunk').textContent = `#${e.chunk}: ${e.denoise_seconds.toFixed(3)} / ${e.decode_seconds.toFixed(3)} / ${e.encode_seconds.toFixed(3)} s`;
       drawChart();
     } else if (e.type === 'prompt') {
       $('switch-note').textContent = `prompt switched from chunk ${e.chunk}`;
     } else if (ENDED.includes(e.type)) {
       this.done = true;
+      setProgress(e.type === 'completed' ? 100 : null, e.type === 'completed' ? 'Done' : `Stream ${e.type}`);
       if (this.player) this.player.end();
       setState(e.type, e.reason);
       if (e.type === 'failed') showError(`the stream failed: ${e.reason}`);

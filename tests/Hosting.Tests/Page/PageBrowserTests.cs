@@ -42,6 +42,8 @@ public class PageBrowserTests(ITestOutputHelper output)
         output.WriteLine($"screenshot: {shot}");
         Assert.Equal(VideoRecord.ExpectedFrames(4).ToString(), await TextAsync(page, "stat-frames"));
         Assert.Equal(4, await Browser.EvalAsync<int>(page, "window.sfPage.chunks.length"));
+        Assert.Equal(100, await Browser.EvalAsync<int>(page, "document.getElementById('progress').value"));
+        Assert.Equal("100 % · Done", await TextAsync(page, "progress-text"));
         Assert.Matches(@"^\d+\.\d$", await TextAsync(page, "stat-fps"));
         Assert.Matches(@"^\d+\.\d\d s$", await TextAsync(page, "stat-latency"));
         Assert.Matches(@"^#3: \d+\.\d{3} / \d+\.\d{3} / \d+\.\d{3} s$", await TextAsync(page, "stat-chunk"));
