@@ -6,7 +6,7 @@ const $ = id => document.getElementById(id);
 const ENDED = ['completed', 'cancelled', 'failed'];
 
 // What the tests (and a curious person in the console) can read.
-const page = window.sfPage = { stream: null, state: 'idle', seed: null, framesReceived: 0, chunks: [], errors: [], firstFrameMs: null, viewer: null, total: 0 };
+const page = window.sfPage = { stream: null, state: 'idle', seed: null, framesReceived: 0, chunks: [], errors: [], firstFrameMs: null, viewer: null, total: 0, owned: false };
 
 function showError(message, field) {
   page.errors.push(message);
@@ -273,6 +273,7 @@ setInterval(() => {
 
 function openStream(id, from, openedAt) {
   if (page.viewerObj) page.viewerObj.close();
+  page.owned = false; // start() marks the streams it started
   page.viewer = null;
   page.viewerObj = new Viewer(id, from, openedAt ?? performance.now());
   const url = new URL(location.href);
@@ -295,11 +296,14 @@ async function start() {
   if (!body.decoder) delete body.decoder;
   const startedAt = performance.now();
   $('start').disabled = true;
+  // One stream per page: a new Start replaces the stream this page started (a shared stream, someone else's, is left alone).
+  if (page.owned && page.stream && (page.state === 'running' || page.state === 'starting')) await api('cancel', { stream: page.stream });
   setState('starting');
   const reply = await api('start', body);
   $('start').disabled = false;
   if (reply.error) { setState('idle'); showError(reply.error, reply.field); return; }
   openStream(reply.stream, 'start', startedAt);
+  page.owned = true;
   page.seed = reply.seed; $('stat-seed').textContent = reply.seed;
 }
 

@@ -106,6 +106,15 @@ public class PageBrowserTests(ITestOutputHelper output)
         await Browser.WaitAsync(page, $"window.sfPage.stream !== '{id}' && window.sfPage.state === 'running' && document.getElementById('video').currentTime > 0.2");
         string second = await Browser.EvalAsync<string>(page, "window.sfPage.stream");
         Assert.True(f.Host.Api.Find(second)!.Live);
+
+        // Start while its own stream runs replaces it: the page never leaves a stream running behind it.
+        await page.ClickAsync("#start");
+        await Browser.WaitAsync(page, $"window.sfPage.stream !== '{second}' && window.sfPage.state === 'running'");
+        string third = await Browser.EvalAsync<string>(page, "window.sfPage.stream");
+        deadline = DateTime.UtcNow.AddSeconds(5);
+        while (f.Host.Api.Find(second)!.Live && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal("cancelled", f.Host.Api.Find(second)!.State);
+        Assert.True(f.Host.Api.Find(third)!.Live);
         await page.ClickAsync("#stop");
         await Browser.WaitAsync(page, "window.sfPage.state === 'cancelled'", 10_000);
     }
