@@ -9,6 +9,11 @@ var file = args.Length > 2 ? args[2] : "stream.mp4";
 var raw = NatsRawSerializer<byte[]>.Default;
 await using var nats = new NatsConnection(new NatsOpts { Url = url });
 
+// Listen before starting (the stream's id comes with the reply): nothing published in between is missed.
+await using var video = await nats.SubscribeCoreAsync("selfforcing.streams.*.video", serializer: raw);
+await using var events = await nats.SubscribeCoreAsync("selfforcing.streams.*.events", serializer: raw);
+await nats.PingAsync();
+
 var request = new JsonObject { ["prompt"] = prompt, ["seed"] = -1, ["chunks"] = 4 }.ToJsonString();
 var reply = await nats.RequestAsync<byte[], byte[]>("selfforcing.api.start", System.Text.Encoding.UTF8.GetBytes(request),
     requestSerializer: raw, replySerializer: raw, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(30) });
@@ -17,16 +22,24 @@ if (started["error"] is { } error) { Console.Error.WriteLine($"refused: {error}"
 Console.WriteLine($"stream {started["stream"]} (seed {started["seed"]})");
 
 await using var output = File.Create(file);
-var video = Task.Run(async () =>
+long framesWritten = 0;
+_ = Task.Run(async () =>
 {
-    await foreach (var m in nats.SubscribeAsync(started["video_subject"]!.ToString(), serializer: raw))
-        await output.WriteAsync(m.Data); // init segment, then one fMP4 fragment per chunk: the file plays as it grows
+    await foreach (var m in video.Msgs.ReadAllAsync())
+    {
+        if (m.Subject != started["video_subject"]!.ToString()) continue;
+        await output.WriteAsync(m.Data); // the init segment, then one fragment per chunk
+        Interlocked.Add(ref framesWritten, long.Parse(m.Headers!["Sf-Frames"]!));
+    }
 });
-await foreach (var m in nats.SubscribeAsync(started["events_subject"]!.ToString(), serializer: raw))
+await foreach (var m in events.Msgs.ReadAllAsync())
 {
+    if (m.Subject != started["events_subject"]!.ToString()) continue;
     var e = JsonNode.Parse(m.Data!)!;
     Console.WriteLine(e.ToJsonString());
-    if (e["type"]!.ToString() is "completed" or "cancelled" or "failed") break;
+    if (e["type"]!.ToString() is not ("completed" or "cancelled" or "failed")) continue;
+    // The closing event counts the frames published; wait (briefly) until the file holds them all.
+    for (int i = 0; i < 100 && Interlocked.Read(ref framesWritten) < (long)e["frames"]!; i++) await Task.Delay(100);
+    break;
 }
-await Task.Delay(500); // the last segment precedes the closing event; let it land
 return 0;
