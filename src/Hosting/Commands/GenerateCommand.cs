@@ -17,30 +17,20 @@ public static class GenerateCommand
         var outDir = new Option<string>("--out-dir", "-o") { Description = "folder for the mp4 files (created if missing)", DefaultValueFactory = _ => "out" };
         var chunks = new Option<int>("--chunks") { Description = "chunks of 3 latent frames (7 = the reference's 81-frame video)", DefaultValueFactory = _ => 4 };
         var fps = new Option<int>("--fps") { Description = "frames per second of the output", DefaultValueFactory = _ => 16 };
-        var wanDir = new Option<string?>("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder (config, DiT, UMT5, VAE, tokenizer); omit for the tiny random model" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
-        var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
-        var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
+        var weights = new WeightCliOptions();
         var decoder = new Option<string?>("--decoder") { Description = "vae, taehv or preview (default: vae with weights, preview without)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
-        var localAttn = new Option<int?>("--local-attn-size") { Description = "rolling attention window in latent frames (-1 = global; default -1 with weights, 12 for the tiny model)" };
-        var sink = new Option<int?>("--sink-size") { Description = "latent frames kept forever by rolling attention (default 0 with weights, 3 for the tiny model)" };
-        var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables --decoder taehv (needs --wan-dir)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
-        var unloadText = new Option<bool>("--unload-text-encoder")
-        {
-            Description = "low memory: unload the text encoder (11 GB) after each new prompt, reload it for the next (HOCON selfforcing.text-encoder.unload-after-use)",
-        };
         var cmd = new Command("generate", "Generate videos from prompts through the actor pipeline and write them as mp4 files.")
         {
-            prompt, seed, outDir, chunks, fps, wanDir, checkpoint, useEma, dtype, decoder, config, latentH, latentW, localAttn, sink, taehv, metricsPort, unloadText,
+            prompt, seed, outDir, chunks, fps, decoder, config, latentH, latentW, metricsPort,
         };
+        weights.AddTo(cmd);
         cmd.SetAction((parse, ct) => RunAsync(new GenerateOptions(parse.GetValue(prompt)!, parse.GetValue(seed), parse.GetValue(outDir)!, parse.GetValue(chunks),
-            parse.GetValue(fps), new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!,
-                parse.GetValue(localAttn), parse.GetValue(sink), parse.GetValue(taehv)), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
-                parse.GetValue(unloadText)),
+            parse.GetValue(fps), weights.Read(parse), parse.GetValue(decoder), parse.GetValue(config), parse.GetValue(latentH), parse.GetValue(latentW),
+            parse.GetValue(metricsPort), parse.GetValue(weights.UnloadTextEncoder)),
             stdout ?? Console.Out, stderr ?? Console.Error, ct));
         return cmd;
     }

@@ -19,15 +19,7 @@ public static class ServeCommand
         var nats = new Option<string?>("--nats") { Description = "NATS server URL (default nats://127.0.0.1:4222, or selfforcing.serve.nats-url)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline, serve); see hocon/selfforcing.conf" };
         var prefix = new Option<string?>("--subject-prefix") { Description = "first token of every subject (default selfforcing)" };
-        var wanDir = new Option<string?>("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder; omit for the tiny random model" };
-        var checkpoint = new Option<string?>("--checkpoint") { Description = "self_forcing_dmd.pt" };
-        var useEma = new Option<bool>("--use-ema") { Description = "load generator_ema instead of generator" };
-        var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
-        var unloadText = new Option<bool>("--unload-text-encoder")
-        {
-            Description = "low memory: unload the text encoder (11 GB) after each new prompt, reload it for the next (HOCON selfforcing.text-encoder.unload-after-use)",
-        };
-        var taehv = new Option<string?>("--taehv") { Description = "taew2_1.pth: enables decoder taehv (needs --wan-dir)" };
+        var weights = new WeightCliOptions();
         var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, preview without)" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny model)" };
@@ -36,12 +28,12 @@ public static class ServeCommand
         var httpRemote = new Option<bool>("--http-allow-remote") { Description = "allow --http on an address other than loopback (the page has no login)" };
         var cmd = new Command("serve", "Serve live text-to-video streams over NATS (request/reply API on <prefix>.api.*, video on <prefix>.streams.<id>.video).")
         {
-            nats, config, prefix, wanDir, checkpoint, useEma, dtype, taehv, decoder, latentH, latentW, metricsPort, unloadText, http, httpRemote,
+            nats, config, prefix, decoder, latentH, latentW, metricsPort, http, httpRemote,
         };
+        weights.AddTo(cmd);
         cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
-            new WeightOptions(parse.GetValue(wanDir), parse.GetValue(checkpoint), parse.GetValue(useEma), parse.GetValue(dtype)!, null, null, parse.GetValue(taehv)),
-            parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
-            parse.GetValue(unloadText), parse.GetValue(http), parse.GetValue(httpRemote)), Console.Out, Console.Error, ct));
+            weights.Read(parse), parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
+            parse.GetValue(weights.UnloadTextEncoder), parse.GetValue(http), parse.GetValue(httpRemote)), Console.Out, Console.Error, ct));
         return cmd;
     }
 
