@@ -5,7 +5,7 @@ namespace SelfForcing.Hosting;
 
 public static class Cli
 {
-    /// <param name="stdout">Where <c>generate</c> reports (the console unless a test captures it).</param>
+    /// <param name="stdout">Where <c>generate</c> and <c>train</c> report (the console unless a test captures it).</param>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
@@ -14,6 +14,7 @@ public static class Cli
             ServeCommand.Create(),
             InspectCommand.Create(),
             BenchCommand.Create(),
+            TrainCommand.Create(stdout, stderr),
         };
         return root.Parse(args).Invoke();
     }

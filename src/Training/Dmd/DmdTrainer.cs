@@ -104,6 +104,42 @@ public sealed class DmdTrainer : IDisposable
         return new DmdStepReport(Step, trainGenerator, genLoss, genNorm, dmdNorm, criticLoss, criticNorm, Ema is not null);
     }
 
+    /// <summary>
+    /// What a resumed run needs beyond the weights, as named tensors: both optimisers' moments and step counts
+    /// (<c>generator_optimizer.*</c>, <c>critic_optimizer.*</c>), the EMA shadow (<c>ema.*</c>), the step counter
+    /// (<c>step</c>) and the random source's position (<c>random</c>). Tensors are live or fresh; the caller saves them
+    /// inside a dispose scope.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> ExportResumeState()
+    {
+        var random = _random as IResumableTrainingRandom
+            ?? throw new InvalidOperationException($"the training random source ({_random.GetType().Name}) cannot save its state");
+        foreach (var (k, t) in _generatorOptimizer.ExportState()) yield return new($"generator_optimizer.{k}", t);
+        foreach (var (k, t) in _criticOptimizer.ExportState()) yield return new($"critic_optimizer.{k}", t);
+        if (Ema is not null)
+            foreach (var (k, t) in Ema.Shadow) yield return new($"ema.{k}", t);
+        yield return new("step", tensor(Step));
+        yield return new("random", random.SaveState());
+    }
+
+    /// <summary>Restores what <see cref="ExportResumeState"/> wrote (the weights are restored separately).</summary>
+    public void RestoreResumeState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var random = _random as IResumableTrainingRandom
+            ?? throw new InvalidOperationException($"the training random source ({_random.GetType().Name}) cannot restore a state");
+        Dictionary<string, Tensor> Group(string prefix) => state.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .ToDictionary(kv => kv.Key[prefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+        if (!state.TryGetValue("step", out var step) || !state.TryGetValue("random", out var rng))
+            throw new ArgumentException("trainer state lacks 'step' or 'random'");
+        _generatorOptimizer.ImportState(Group("generator_optimizer."));
+        _criticOptimizer.ImportState(Group("critic_optimizer."));
+        var shadow = Group("ema.");
+        Ema?.Dispose();
+        Ema = shadow.Count > 0 ? ExponentialMovingAverage.FromShadow(shadow, Settings.EmaWeight) : null;
+        Step = step.to(ScalarType.Int64).item<long>();
+        random.RestoreState(rng);
+    }
+
     private Tensor Noise(Tensor prompts)
     {
         var device = prompts.device;

@@ -68,6 +68,42 @@ public sealed class AdamW : IDisposable
         }
     }
 
+    /// <summary>
+    /// The moments and step counts, as tensors named <c>exp_avg.NAME</c>, <c>exp_avg_sq.NAME</c> and <c>step.NAME</c>
+    /// (an int64 scalar) — the values themselves, not copies; parameters never updated have no entry, as in PyTorch.
+    /// </summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> ExportState()
+    {
+        foreach (var (name, st) in _state)
+        {
+            yield return new($"exp_avg.{name}", st.ExpAvg);
+            yield return new($"exp_avg_sq.{name}", st.ExpAvgSq);
+            yield return new($"step.{name}", tensor(st.Step));
+        }
+    }
+
+    /// <summary>Replaces the state with one from <see cref="ExportState"/>; names must be parameters of this optimiser.</summary>
+    public void ImportState(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var byName = _params.ToDictionary(p => p.Name, p => p.Param, StringComparer.Ordinal);
+        var steps = state.Where(kv => kv.Key.StartsWith("step.", StringComparison.Ordinal)).ToList();
+        if (steps.Count * 3 != state.Count) throw new ArgumentException("optimizer state must hold exp_avg, exp_avg_sq and step for each parameter");
+        Dispose();
+        foreach (var (key, stepTensor) in steps)
+        {
+            var name = key["step.".Length..];
+            if (!byName.TryGetValue(name, out var p)) throw new ArgumentException($"optimizer state names '{name}', which is not a parameter");
+            if (!state.TryGetValue($"exp_avg.{name}", out var m) || !state.TryGetValue($"exp_avg_sq.{name}", out var v))
+                throw new ArgumentException($"optimizer state for '{name}' lacks its moments");
+            if (!m.shape.SequenceEqual(p.shape) || !v.shape.SequenceEqual(p.shape))
+                throw new ArgumentException($"optimizer state for '{name}' has shape [{string.Join(", ", m.shape)}], parameter is [{string.Join(", ", p.shape)}]");
+            _state[name] = new ParamState(m.to(p.dtype, p.device, copy: true).DetachFromDisposeScope(), v.to(p.dtype, p.device, copy: true).DetachFromDisposeScope())
+            {
+                Step = stepTensor.to(ScalarType.Int64).item<long>(),
+            };
+        }
+    }
+
     /// <summary>Sets every gradient to none (<c>zero_grad(set_to_none=True)</c>).</summary>
     public void ZeroGrad()
     {

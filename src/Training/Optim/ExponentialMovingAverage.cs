@@ -24,6 +24,15 @@ public sealed class ExponentialMovingAverage : IDisposable
             _shadow[name] = p.detach().to(ScalarType.Float32, device ?? CPU, copy: true).DetachFromDisposeScope();
     }
 
+    /// <summary>An EMA resumed from a saved shadow (copied, float32, on <paramref name="device"/> or the CPU).</summary>
+    public static ExponentialMovingAverage FromShadow(IReadOnlyDictionary<string, Tensor> shadow, double decay, Device? device = null)
+    {
+        var ema = new ExponentialMovingAverage([], decay);
+        foreach (var (name, t) in shadow)
+            ema._shadow[name] = t.detach().to(ScalarType.Float32, device ?? CPU, copy: true).DetachFromDisposeScope();
+        return ema;
+    }
+
     public IReadOnlyDictionary<string, Tensor> Shadow => _shadow;
 
     public void Update(IEnumerable<(string Name, Parameter Param)> parameters)

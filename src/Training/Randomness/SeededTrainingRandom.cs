@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace SelfForcing.Training.Randomness;
 
 /// <summary>Draws from one seeded CPU generator (moved to the target device), so runs repeat across machines.</summary>
-public sealed class SeededTrainingRandom : ITrainingRandom, IDisposable
+public sealed class SeededTrainingRandom : IResumableTrainingRandom, IDisposable
 {
     private readonly Generator _generator;
 
@@ -18,6 +18,10 @@ public sealed class SeededTrainingRandom : ITrainingRandom, IDisposable
 
     public Tensor Randn(long[] shape, ScalarType dtype, Device device, string role) =>
         randn(shape, ScalarType.Float32, CPU, generator: _generator).to(dtype, device);
+
+    public Tensor SaveState() => _generator.get_state();
+
+    public void RestoreState(Tensor state) => _generator.set_state(state);
 
     public void Dispose() => _generator.Dispose();
 }

@@ -10,37 +10,6 @@ namespace SelfForcing.Training.Tests.Dmd;
 /// <summary>The DMD outer loop on tiny models: who is updated when, the frozen teacher, the EMA's start.</summary>
 public class DmdTrainerTests
 {
-    private static readonly WanConfig Generator = WanConfig.Tiny;
-    private static readonly WanConfig Teacher = WanConfig.Tiny with { NumLayers = 3 };
-    private static readonly WanConfig Critic = WanConfig.Tiny;
-
-    private sealed class Setup : IDisposable
-    {
-        public CausalWanModel Gen { get; } = new(Generator);
-        public WanModel Real { get; } = new(Teacher);
-        public WanModel Fake { get; } = new(Critic);
-        public DmdTrainer Trainer { get; }
-        public Tensor Prompts { get; }
-        public Tensor Negative { get; }
-
-        public Setup(DmdSettings settings, long seed)
-        {
-            Gen.InitializeRandom(1, std: 0.1);
-            Real.InitializeRandom(2, std: 0.1);
-            Fake.InitializeRandom(3, std: 0.1);
-            var generator = new GeneratorNetwork(Gen);
-            var rollout = new SelfForcingRollout(generator, generator.Scheduler.Warp([1000, 750, 500, 250])) { FramesPerBlock = Generator.NumFramePerBlock };
-            Trainer = new DmdTrainer(rollout, new ScoreNetwork(Real), new ScoreNetwork(Fake), [6, Generator.InDim, 4, 4], settings, new SeededTrainingRandom(seed));
-            var gen = new TorchSharp.torch.Generator(5);
-            Prompts = randn([1, Generator.TextLen, Generator.TextDim], generator: gen);
-            Negative = randn([1, Generator.TextLen, Generator.TextDim], generator: gen);
-        }
-
-        public DmdStepReport Step() => Trainer.TrainStep(Prompts, Prompts, Negative);
-
-        public void Dispose() { Trainer.Dispose(); Gen.Dispose(); Real.Dispose(); Fake.Dispose(); Prompts.Dispose(); Negative.Dispose(); }
-    }
-
     // A large learning rate so that one step visibly moves float32 weights (the shipped 2e-6 moves them by ~20 ulp).
     private static readonly DmdSettings Fast = new()
     {
@@ -55,7 +24,7 @@ public class DmdTrainerTests
     [Fact]
     public void Generator_steps_every_ratio_critic_every_step_teacher_never()
     {
-        using var s = new Setup(Fast, seed: 7);
+        using var s = new TinyDmd(Fast, seed: 7);
         var teacherBefore = Flat(s.Real);
         var initial = Flat(s.Gen);
         Tensor? emaAtStart = null;
@@ -96,7 +65,7 @@ public class DmdTrainerTests
     {
         Tensor Run()
         {
-            using var s = new Setup(Fast, seed: 11);
+            using var s = new TinyDmd(Fast, seed: 11);
             s.Step();
             s.Step();
             return cat([Flat(s.Gen), Flat(s.Fake)]);
