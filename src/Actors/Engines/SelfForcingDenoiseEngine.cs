@@ -18,13 +18,14 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
     private readonly SelfForcingSampler _sampler;
     private readonly ScalarType _dtype;
     private readonly int _maxFrames;
-    private readonly RollingAttention? _longStreams;
+    // The model's config with the long-stream window: what a rolling cache for a long stream is allocated from.
+    private readonly WanConfig? _longStreamConfig;
 
     public Device Device { get; }
     /// <summary>The generator this engine samples with (tests compare the pipeline with the sampler called on it directly).</summary>
     public CausalWanModel Model => _model;
     public int FramesPerChunk => _sampler.Settings.NumFramePerBlock;
-    public bool Rolling => _model.Config.LocalAttnSize > 0 || _longStreams is not null;
+    public bool Rolling => _model.Config.LocalAttnSize > 0 || _longStreamConfig is not null;
 
     /// <param name="maxFrames">Global-attention cache capacity in latent frames (21 in the reference).</param>
     /// <param name="longStreams">
@@ -39,9 +40,8 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
         Device = device;
         _dtype = dtype;
         _maxFrames = maxFrames;
-        if (longStreams is not null)
-            (model.Config with { LocalAttnSize = longStreams.LocalAttnSize, SinkSize = longStreams.SinkFrames }).Validate();
-        _longStreams = longStreams;
+        _longStreamConfig = longStreams is null ? null
+            : (model.Config with { LocalAttnSize = longStreams.LocalAttnSize, SinkSize = longStreams.SinkFrames }).Validate();
     }
 
     public KvCache CreateCache(StreamSpec spec)
@@ -51,12 +51,11 @@ public sealed class SelfForcingDenoiseEngine : IDenoiseEngine
         bool fits = spec.Chunks is not null && frames <= _maxFrames;
         if (!modelRolls && !fits)
         {
-            if (_longStreams is null)
+            if (_longStreamConfig is null)
                 throw new ArgumentException(spec.Chunks is null
                     ? "an unbounded stream needs rolling attention (local_attn_size > 0)"
                     : $"{frames} latent frames exceed the {_maxFrames}-frame global cache; use rolling attention for long streams");
-            var rolling = _model.Config with { LocalAttnSize = _longStreams.LocalAttnSize, SinkSize = _longStreams.SinkFrames };
-            return KvCache.Allocate(rolling, 1, rolling.LocalAttnSize, spec.LatentHeight, spec.LatentWidth, Device, _dtype);
+            return KvCache.Allocate(_longStreamConfig, 1, _longStreamConfig.LocalAttnSize, spec.LatentHeight, spec.LatentWidth, Device, _dtype);
         }
         return _model.CreateCache(1, Math.Max(frames, FramesPerChunk), spec.LatentHeight, spec.LatentWidth, Device, _dtype);
     }

@@ -14,12 +14,6 @@ public static class ApiCodec
     public const int MaxRequestBytes = 256 * 1024;
     private static readonly MessagePackSerializerOptions Untrusted = MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
 
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
-    }
-
     public static JsonObject ParseObject(ReadOnlySpan<byte> body, bool msgpack)
     {
         if (body.Length > MaxRequestBytes) throw new ApiError($"request body is {body.Length} bytes; the limit is {MaxRequestBytes}");
@@ -29,7 +23,7 @@ public static class ApiCodec
         {
             // Untrusted-data security bounds nesting depth: a hostile body cannot overflow the converter's stack.
             try { json = MessagePackSerializer.ConvertToJson(body.ToArray(), Untrusted); }
-            catch (MessagePackSerializationException e) { throw new ApiError($"malformed MessagePack: {Innermost(e).Message}"); }
+            catch (MessagePackSerializationException e) { throw new ApiError($"malformed MessagePack: {e.GetBaseException().Message}"); }
             catch (InsufficientExecutionStackException) { throw new ApiError("malformed MessagePack: nested too deeply"); }
         }
         else json = System.Text.Encoding.UTF8.GetString(body);

@@ -58,7 +58,7 @@ public sealed class ServeHost : IAsyncDisposable
             try { await nats.ConnectAsync(); }
             catch (NatsException e)
             {
-                throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {Innermost(e).Message}", e);
+                throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {e.GetBaseException().Message}", e);
             }
             var record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
             engines = buildEngines();
@@ -106,10 +106,4 @@ public sealed class ServeHost : IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();
-
-    private static Exception Innermost(Exception e)
-    {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
-    }
 }

@@ -7,17 +7,10 @@ namespace SelfForcing.Hosting.Tests.Serving;
 
 public class ServeSettingsTests
 {
-    private static string RepoFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SelfForcing.Actors.sln"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, relative);
-    }
-
     [Fact]
     public void The_reference_hocon_states_the_built_in_defaults()
     {
-        var s = ServeSettings.FromConfig(PipelineHocon.Load(RepoFile("hocon/selfforcing.conf")));
+        var s = ServeSettings.FromConfig(PipelineHocon.Load(RepoPaths.File("hocon/selfforcing.conf")));
         Assert.Equal(new ServeSettings(), s);
         Assert.Equal("SELFFORCING_STREAMS", s.StreamName);
         Assert.Equal(new ServeSettings(), ServeSettings.FromConfig(PipelineHocon.Default));

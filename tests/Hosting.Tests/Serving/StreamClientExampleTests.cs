@@ -5,17 +5,10 @@ namespace SelfForcing.Hosting.Tests.Serving;
 /// <summary>The README's client example (examples/StreamClient), built with the solution, run against a real server.</summary>
 public class StreamClientExampleTests
 {
-    private static string RepoFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir != null && !File.Exists(Path.Combine(dir.FullName, "SelfForcing.Actors.sln"))) dir = dir.Parent;
-        return Path.Combine(dir!.FullName, relative);
-    }
-
     [Fact]
     public async Task The_readme_example_starts_a_stream_and_writes_a_playable_file()
     {
-        var dll = RepoFile("examples/StreamClient/bin/Release/net10.0/StreamClient.dll");
+        var dll = RepoPaths.File("examples/StreamClient/bin/Release/net10.0/StreamClient.dll");
         Assert.True(File.Exists(dll), $"{dll} is missing: build the solution in Release first (./test.sh does)");
         await using var f = await ServeFixture.StartAsync();
         var file = Path.Combine(Path.GetTempPath(), $"sf-example-{Guid.NewGuid():N}.mp4");
