@@ -4,7 +4,6 @@ using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
 using SelfForcing.Actors.Messages;
 using SelfForcing.Actors.Metrics;
-using SelfForcing.Actors.Stages;
 using SelfForcing.Actors.Streams;
 
 namespace SelfForcing.Actors;
@@ -24,16 +23,18 @@ public sealed class StreamHandle(string streamId, long seed, int? totalChunks, C
 }
 
 /// <summary>
-/// The engine: text-encode → denoise-chunk → VAE-decode → encode-to-stream stage actors, each supervised and on
-/// its own thread and device, a cache owner for the KV caches, and a coordinator that pipelines streams through.
+/// The engine: text-encode → denoise-chunk → VAE-decode → encode-to-stream stage endpoints, each supervised and on its
+/// own thread and device, a cache owner per denoiser, and a coordinator that admits streams and gives each a session.
+/// <see cref="Start"/> runs every role in this process; <see cref="Cluster.SelfForcingNode"/> runs some roles of a cluster.
 /// </summary>
 public sealed class SelfForcingPipeline
 {
     public IActorRef Coordinator { get; }
+    /// <summary>This process's denoiser endpoint (its cache owner), or Nobody on a node without that role.</summary>
     public IActorRef CacheOwner { get; }
     public PipelineSettings Settings { get; }
 
-    private SelfForcingPipeline(IActorRef coordinator, IActorRef cacheOwner, PipelineSettings settings)
+    public SelfForcingPipeline(IActorRef coordinator, IActorRef cacheOwner, PipelineSettings settings)
     {
         Coordinator = coordinator;
         CacheOwner = cacheOwner;
@@ -44,19 +45,15 @@ public sealed class SelfForcingPipeline
         FaultInjector? faults = null, StageTimeline? timeline = null, string name = "selfforcing")
     {
         settings.Validate();
-        faults ??= FaultInjector.None;
-        IActorRef Stage(Stage stage, Akka.Actor.Props worker, string id) =>
-            system.ActorOf(StageSupervisor.Props(stage, worker, settings), $"{name}-{id}");
-        var text = Stage(Messages.Stage.TextEncode, TextEncodeActor.Props(engines.Text, faults, timeline), "text-encode");
-        var denoise = Stage(Messages.Stage.Denoise, DenoiseChunkActor.Props(engines.Denoise, faults, timeline), "denoise-chunk");
-        var decode = Stage(Messages.Stage.Decode, VaeDecodeActor.Props(engines.Decode, faults, timeline), "vae-decode");
-        var encode = Stage(Messages.Stage.Encode, StreamEncodeActor.Props(faults, timeline), "encode-to-stream");
-        var cacheOwner = system.ActorOf(CacheOwnerActor.Props(engines.Denoise, denoise).WithDispatcher(settings.WorkerDispatcher), $"{name}-cache-owner");
-        var coordinator = system.ActorOf(StreamCoordinatorActor.Props(settings, text, cacheOwner, decode, encode, engines.Decode, engines.Denoise.Rolling,
-            engines.Denoise.MaxChunks),
-            $"{name}-coordinator");
-        return new SelfForcingPipeline(coordinator, cacheOwner, settings);
+        var endpoints = StageEndpointFactory.Start(system, NodeRoles.Stages, settings, engines, faults ?? FaultInjector.None, timeline,
+            role => $"{name}-{NodeRoles.Name(role)}");
+        var coordinator = system.ActorOf(StreamCoordinatorActor.Props(settings, ModelFactsOf(engines),
+            new StageEndpoints(endpoints.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<IActorRef>)[kv.Value]))), $"{name}-coordinator");
+        return new SelfForcingPipeline(coordinator, endpoints[NodeRole.Denoiser], settings);
     }
+
+    public static ModelFacts ModelFactsOf(PipelineEngines engines) =>
+        new(engines.Decode.Decoders.ToArray(), engines.Denoise.Rolling, engines.Denoise.MaxChunks);
 
     /// <summary>Starts a stream; throws <see cref="ArgumentException"/> with the reason when the request is rejected.</summary>
     public async Task<StreamHandle> StartAsync(StreamRequest request, TimeSpan? timeout = null)
@@ -92,6 +89,9 @@ public sealed class SelfForcingPipeline
     public void Cancel(string streamId) => Coordinator.Tell(new CancelStream(streamId));
 
     public Task<CacheState> CacheStateAsync() => CacheOwner.Ask<CacheState>(new GetCacheState(), TimeSpan.FromSeconds(30));
+
+    /// <summary>Where each live stream runs: per role, the address of the node serving it.</summary>
+    public Task<Placements> PlacementsAsync() => Coordinator.Ask<Placements>(new GetPlacements(), TimeSpan.FromSeconds(30));
 
     public Task<StreamStatus> StatusAsync(string streamId) => Coordinator.Ask<StreamStatus>(new GetStreamStatus(streamId), TimeSpan.FromSeconds(30));
 }

@@ -58,6 +58,7 @@ public sealed class RecordingDecodeEngine(IDecodeEngine inner) : IDecodeEngine
     public Device Device => inner.Device;
     public IReadOnlyCollection<string> Decoders => inner.Decoders;
     public IDecoderState Initial(string decoder) => inner.Initial(decoder);
+    public IDecoderState Import(DecoderStateParts parts) => inner.Import(parts);
 
     /// <summary>Latents in the order the decode stage saw them.</summary>
     public IReadOnlyList<Tensor> All => _all.ToArray();

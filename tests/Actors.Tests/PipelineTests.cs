@@ -207,6 +207,7 @@ public sealed class SlowDecodeEngine(IDecodeEngine inner, TimeSpan delay) : IDec
     public TorchSharp.torch.Device Device => inner.Device;
     public IReadOnlyCollection<string> Decoders => inner.Decoders;
     public IDecoderState Initial(string decoder) => inner.Initial(decoder);
+    public IDecoderState Import(DecoderStateParts parts) => inner.Import(parts);
 
     public (TorchSharp.torch.Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, TorchSharp.torch.Tensor latents)
     {

@@ -25,6 +25,8 @@ public sealed class CompositeDecodeEngine : IDecodeEngine
 
     public IDecoderState Initial(string decoder) => For(decoder).Initial(decoder);
 
+    public IDecoderState Import(DecoderStateParts parts) => For(parts.Decoder).Import(parts);
+
     public (Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, Tensor latents) => For(decoder).Decode(decoder, state, latents);
 
     public void Dispose()

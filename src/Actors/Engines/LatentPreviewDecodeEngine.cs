@@ -21,6 +21,7 @@ public sealed class LatentPreviewDecodeEngine : IDecodeEngine
 
     private sealed record State(int ChunksDecoded) : IDecoderState
     {
+        public DecoderStateParts Export() => new("preview", ChunksDecoded, [], [], []);
         public void Dispose() { }
     }
 
@@ -40,6 +41,11 @@ public sealed class LatentPreviewDecodeEngine : IDecodeEngine
     public IDecoderState Initial(string decoder) => decoder == "preview"
         ? new State(0)
         : throw new ArgumentException($"decoder '{decoder}' is not available; this engine has: preview");
+
+    public IDecoderState Import(DecoderStateParts parts) =>
+        parts.Decoder == "preview" && parts.ChunksDecoded >= 0 && parts.Tensors.Length == 0
+            ? new State(parts.ChunksDecoded)
+            : throw new ArgumentException($"not a preview decoder state ({parts.Decoder}, {parts.Tensors.Length} tensors)");
 
     public (Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, Tensor latents)
     {

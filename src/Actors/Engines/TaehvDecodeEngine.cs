@@ -1,3 +1,4 @@
+using SelfForcing.Actors.Wire;
 using SelfForcing.Model.Taehv;
 using static TorchSharp.torch;
 
@@ -10,6 +11,8 @@ public sealed class TaehvDecodeEngine(TaehvDecoder decoder) : IDecodeEngine
     {
         public TaehvSnapshot Snapshot { get; } = snapshot;
         public int ChunksDecoded => Snapshot.ChunksDecoded;
+        public DecoderStateParts Export() => new("taehv", ChunksDecoded, [],
+            Snapshot.MemoryTensors.Select(t => t is null ? 0 : 1).ToArray(), Snapshot.MemoryTensors.Select(t => t is null ? null : WireTensor.From(t)).ToArray());
         public void Dispose() => Snapshot.Dispose();
     }
 
@@ -21,6 +24,14 @@ public sealed class TaehvDecodeEngine(TaehvDecoder decoder) : IDecodeEngine
         if (name != "taehv") throw new ArgumentException($"decoder '{name}' is not available; this engine has: taehv");
         using var fresh = new TaehvStreamDecoder(decoder);
         return new State(fresh.Snapshot());
+    }
+
+    public IDecoderState Import(DecoderStateParts parts)
+    {
+        int blocks = decoder.MemBlockIndices.Count;
+        if (parts.Decoder != "taehv" || parts.Tensors.Length != blocks || parts.ChunksDecoded < 0)
+            throw new ArgumentException($"not a TAEHV state for this decoder ({parts.Decoder}, {parts.Tensors.Length} memories, {blocks} expected)");
+        return new State(new TaehvSnapshot(parts.Tensors.Select(t => t?.ToTensor(Device).DetachFromDisposeScope()).ToArray(), parts.ChunksDecoded));
     }
 
     public (Tensor Pixels, IDecoderState Next) Decode(string name, IDecoderState state, Tensor latents)

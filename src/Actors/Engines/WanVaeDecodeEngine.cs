@@ -1,3 +1,4 @@
+using SelfForcing.Actors.Wire;
 using SelfForcing.Model.Vae;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -15,6 +16,14 @@ public sealed class WanVaeDecodeEngine : IDecodeEngine
         public VaeDecoderSnapshot? Snapshot { get; } = snapshot;
         public int ChunksDecoded { get; } = chunks;
         public void Dispose() => Snapshot?.Dispose();
+
+        public DecoderStateParts Export()
+        {
+            if (Snapshot is null) return new("vae", ChunksDecoded, [], [], []);
+            var (kinds, frames, shape) = Snapshot.Parts();
+            long[] scalars = [(long)Snapshot.Policy, Snapshot.LatentFramesDecoded, Snapshot.PixelFramesEmitted, .. shape ?? []];
+            return new("vae", ChunksDecoded, scalars, kinds, frames.Select(t => t is null ? null : WireTensor.From(t)).ToArray());
+        }
     }
 
     private readonly WanVae _vae;
@@ -31,6 +40,27 @@ public sealed class WanVaeDecodeEngine : IDecodeEngine
     public IDecoderState Initial(string decoder) => decoder == "vae"
         ? new State(null, 0)
         : throw new ArgumentException($"decoder '{decoder}' is not available; this engine has: vae");
+
+    public IDecoderState Import(DecoderStateParts parts)
+    {
+        if (parts.Decoder != "vae" || parts.ChunksDecoded < 0) throw new ArgumentException($"not a Wan VAE state ({parts.Decoder})");
+        if (parts.Scalars.Length == 0)
+            return parts.Tensors.Length == 0 && parts.ChunksDecoded == 0 ? new State(null, 0) : throw new ArgumentException("a Wan VAE state without its counters");
+        if (parts.Scalars.Length is not (3 or 6) || !Enum.IsDefined((VaeFirstFramePolicy)parts.Scalars[0]))
+            throw new ArgumentException($"a Wan VAE state has 3 or 6 counters and a known first-frame policy (got {parts.Scalars.Length})");
+        var frames = parts.Tensors.Select(t => t?.ToTensor(Device).to(_vae.DType).DetachFromDisposeScope()).ToArray();
+        try
+        {
+            var snapshot = VaeDecoderSnapshot.FromParts((VaeFirstFramePolicy)parts.Scalars[0], parts.Scalars[1], parts.Scalars[2],
+                parts.Scalars.Length == 6 ? parts.Scalars[3..] : null, parts.Kinds, frames);
+            return new State(snapshot, parts.ChunksDecoded);
+        }
+        catch
+        {
+            foreach (var t in frames) t?.Dispose();
+            throw;
+        }
+    }
 
     public (Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, Tensor latents)
     {

@@ -1,148 +1,213 @@
 using Akka.Actor;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Messages;
-using SelfForcing.Model.Dit;
-using TorchSharp;
+using SelfForcing.Actors.Wire;
 using static TorchSharp.torch;
 
 namespace SelfForcing.Actors.Stages;
 
 /// <summary>
-/// Holds every stream's KV cache and conditioning on the denoiser's device, independent of the denoise worker's
-/// life. It lends a stream's cache to the denoise stage one chunk at a time (only the next uncommitted chunk) and
-/// advances the stream's committed count when the chunk's context pass has finished.
+/// The denoiser node's owner of KV caches: one per stream placed here, opened, lent to the node's denoise stage one
+/// chunk at a time (as a handle), advanced when a chunk's context pass has finished, and freed when the stream
+/// ends, moves, or its session's node is gone. Caches never leave this node; sessions see chunk numbers and latents.
+/// A stream moved here from a lost node is first replayed up to where it was (deterministic from prompt and seed).
 /// </summary>
 public sealed class CacheOwnerActor : ReceiveActor
 {
-    private sealed class Entry(StreamSpec spec, KvCache cache, Tensor conditioning)
+    private sealed class Entry(StreamSpec spec, CacheHandle handle, IActorRef session)
     {
         public StreamSpec Spec { get; } = spec;
-        public KvCache Cache { get; } = cache;
-        public Tensor Conditioning { get; set; } = conditioning;
+        public CacheHandle Handle { get; } = handle;
+        public IActorRef Session { get; } = session;
+        /// <summary>Conditioning by first chunk, on the denoiser's device.</summary>
+        public SortedList<int, Tensor> Conditioning { get; } = new();
+        /// <summary>First chunk of the conditioning the cache's cross-attention was built from.</summary>
+        public int CrossAttentionFrom { get; set; }
         public int Committed { get; set; }
         public bool Lent { get; set; }
-        /// <summary>A switched prompt's conditioning, waiting for the first chunk it applies to.</summary>
-        public (int FromChunk, Tensor Conditioning)? Switch { get; set; }
-
-        public void Dispose()
-        {
-            Cache.Dispose();
-            Conditioning.Dispose();
-            Switch?.Conditioning.Dispose();
-            Switch = null;
-        }
+        public bool Closed { get; set; }
+        /// <summary>Chunks to recompute before the stream goes on here (0: none); who waits for <see cref="StreamOpened"/>.</summary>
+        public int ReplayTo { get; set; }
+        public IActorRef? OpenedReplyTo { get; set; }
     }
 
-    private readonly IDenoiseEngine _engine;
+    private readonly StreamCaches _caches;
     private readonly IActorRef _denoiseStage;
     private readonly Dictionary<string, Entry> _streams = new();
-    // Released while the denoiser still used them: freed as soon as that chunk settles.
-    private readonly Dictionary<string, Entry> _released = new();
 
-    public CacheOwnerActor(IDenoiseEngine engine, IActorRef denoiseStage)
+    public CacheOwnerActor(StreamCaches caches, IActorRef denoiseStage)
     {
-        _engine = engine;
+        _caches = caches;
         _denoiseStage = denoiseStage;
-        Receive<AllocateCache>(Allocate);
-        Receive<DenoiseRequest>(Lend);
-        Receive<CommitChunk>(c =>
+        Receive<OpenStream>(Open);
+        Receive<DenoiseChunk>(d => Lend(d.StreamId, d.Chunk, Sender));
+        Receive<ChunkDenoisedLocally>(OnDenoised);
+        Receive<StageJobFailed>(OnFailed);
+        Receive<SwitchConditioning>(m =>
         {
-            Settle(c.StreamId);
-            if (_streams.TryGetValue(c.StreamId, out var e) && c.Chunk == e.Committed) e.Committed++;
+            if (!_streams.TryGetValue(m.StreamId, out var e)) return;
+            AddConditioning(e, m.FromChunk, m.Conditioning);
         });
-        Receive<DenoiseSettled>(s => Settle(s.StreamId));
-        Receive<SwitchConditioning>(Switch);
-        Receive<ReleaseCache>(r =>
+        Receive<CloseStream>(c => Close(c.StreamId));
+        Receive<Terminated>(t =>
         {
-            if (!_streams.Remove(r.StreamId, out var e)) return;
-            if (e.Lent) _released[r.StreamId] = e;
-            else e.Dispose();
+            // The session's node is gone: nobody will ask for these streams again.
+            foreach (var id in _streams.Where(kv => kv.Value.Session.Equals(t.ActorRef)).Select(kv => kv.Key).ToList()) Close(id);
         });
         Receive<GetCacheState>(_ => Sender.Tell(new CacheState(
-            _streams.ToDictionary(kv => kv.Key, kv => kv.Value.Committed), _streams.Values.Sum(e => e.Cache.AllocatedBytes))));
+            _streams.Values.Where(e => !e.Closed).ToDictionary(e => e.Spec.StreamId, e => e.Committed),
+            _streams.Values.Where(e => !e.Closed).Sum(e => _caches.Bytes(e.Handle)))));
     }
 
-    public static Props Props(IDenoiseEngine engine, IActorRef denoiseStage) =>
-        Akka.Actor.Props.Create(() => new CacheOwnerActor(engine, denoiseStage));
+    public static Props Props(StreamCaches caches, IActorRef denoiseStage) => Akka.Actor.Props.Create(() => new CacheOwnerActor(caches, denoiseStage));
 
-    private void Allocate(AllocateCache a)
+    private void Open(OpenStream m)
     {
-        try
+        string id = m.Spec.StreamId;
+        if (_streams.ContainsKey(id))
         {
-            if (_streams.ContainsKey(a.Spec.StreamId)) throw new InvalidOperationException("stream already has a cache");
-            var cache = _engine.CreateCache(a.Spec);
-            // The message hands over the tensor; keep it, or a copy on the denoiser's device.
-            _streams[a.Spec.StreamId] = new Entry(a.Spec, cache, OnDevice(a.Conditioning));
-            Sender.Tell(new CacheAllocated(a.Spec.StreamId));
+            Sender.Tell(new OpenStreamFailed(id, "the stream already holds a KV cache on this node", FailureKind.Permanent));
+            return;
         }
+        CacheHandle handle;
+        try { handle = _caches.Open(m.Spec); }
         catch (Exception e)
         {
-            a.Conditioning.Dispose();
-            string reason = StageSupervisor.IsOutOfMemory(e) ? $"device out of memory allocating the KV cache: {e.Message}" : e.Message;
-            Sender.Tell(new CacheAllocationFailed(a.Spec.StreamId, reason));
-        }
-    }
-
-    private void Switch(SwitchConditioning m)
-    {
-        if (!_streams.TryGetValue(m.StreamId, out var e))
-        {
-            m.Conditioning.Dispose();
+            var typed = DeviceFailures.Translate(e);
+            var kind = StageFailures.Classify(typed);
+            Sender.Tell(new OpenStreamFailed(id, kind == FailureKind.OutOfMemory ? $"device out of memory allocating the KV cache: {e.Message}" : e.Message, kind));
             return;
         }
-        e.Switch?.Conditioning.Dispose();
-        e.Switch = (m.FromChunk, OnDevice(m.Conditioning));
-    }
-
-    private Tensor OnDevice(Tensor t)
-    {
-        bool same = t.device_type == _engine.Device.type && (t.device_type == DeviceType.CPU || t.device_index == _engine.Device.index);
-        if (same) return t;
-        var moved = t.to(_engine.Device).DetachFromDisposeScope();
-        t.Dispose();
-        return moved;
-    }
-
-    private void Lend(DenoiseRequest r)
-    {
-        if (!_streams.TryGetValue(r.StreamId, out var e))
+        var entry = new Entry(m.Spec, handle, Sender);
+        _streams[id] = entry;
+        if (!Sender.IsNobody()) Context.Watch(Sender);
+        foreach (var c in m.Conditioning) AddConditioning(entry, c.FromChunk, c.Conditioning);
+        if (m.Replay <= 0)
         {
-            Sender.Tell(new StageJobFailed(Stage.Denoise, r.StreamId, r.Chunk, 0, "the stream holds no KV cache (cancelled or finished)", false));
+            Sender.Tell(new StreamOpened(id, 0));
             return;
         }
-        if (r.Chunk != e.Committed)
+        entry.ReplayTo = m.Replay;
+        entry.OpenedReplyTo = Sender;
+        Lend(id, 0, Self);
+    }
+
+    private void AddConditioning(Entry e, int fromChunk, WireTensor conditioning)
+    {
+        var t = conditioning.ToTensor(_caches.Engine.Device).DetachFromDisposeScope();
+        if (e.Conditioning.Remove(fromChunk, out var old)) old.Dispose();
+        e.Conditioning[fromChunk] = t;
+    }
+
+    private void Lend(string streamId, int chunk, IActorRef requester)
+    {
+        if (!_streams.TryGetValue(streamId, out var e) || e.Closed)
         {
-            Sender.Tell(new StageJobFailed(Stage.Denoise, r.StreamId, r.Chunk, 0, $"chunk {r.Chunk} requested but {e.Committed} chunks are committed", false));
+            requester.Tell(new StageJobFailed(Stage.Denoise, streamId, chunk, 0, "the stream holds no KV cache on this node (ended or moved)", FailureKind.Permanent));
             return;
         }
-        if (e.Switch is { } sw && r.Chunk >= sw.FromChunk)
+        if (chunk != e.Committed || e.Lent)
+        {
+            requester.Tell(new StageJobFailed(Stage.Denoise, streamId, chunk, 0,
+                $"chunk {chunk} requested but {e.Committed} chunks are committed{(e.Lent ? " and one is under way" : "")}", FailureKind.Permanent));
+            return;
+        }
+        int from = e.Conditioning.Keys.LastOrDefault(k => k <= chunk, -1);
+        if (from < 0)
+        {
+            requester.Tell(new StageJobFailed(Stage.Denoise, streamId, chunk, 0, $"no conditioning for chunk {chunk}", FailureKind.Permanent));
+            return;
+        }
+        if (from != e.CrossAttentionFrom)
         {
             // The chunk boundary of a prompt switch: new text keys/values, same self-attention history.
-            e.Conditioning.Dispose();
-            e.Conditioning = sw.Conditioning;
-            e.Switch = null;
-            e.Cache.ClearCrossAttention();
+            _caches.ClearCrossAttention(e.Handle);
+            e.CrossAttentionFrom = from;
+            foreach (var k in e.Conditioning.Keys.Where(k => k < from).ToList())
+            {
+                e.Conditioning[k].Dispose();
+                e.Conditioning.Remove(k);
+            }
         }
         e.Lent = true;
-        _denoiseStage.Tell(new DenoiseJob(e.Spec, r.Chunk, e.Cache, e.Conditioning), Sender);
+        _denoiseStage.Tell(new DenoiseWork(e.Spec, chunk, e.Handle, e.Conditioning[from]), Self);
+        if (!requester.Equals(Self)) _requesters[streamId] = requester;
     }
 
-    private void Settle(string streamId)
+    private readonly Dictionary<string, IActorRef> _requesters = new();
+
+    private void OnDenoised(ChunkDenoisedLocally d)
     {
-        if (_streams.TryGetValue(streamId, out var live)) live.Lent = false;
-        if (_released.Remove(streamId, out var e)) e.Dispose();
+        if (!_streams.TryGetValue(d.StreamId, out var e))
+        {
+            d.Latents.Dispose();
+            return;
+        }
+        e.Lent = false;
+        if (e.Closed)
+        {
+            d.Latents.Dispose();
+            Free(e);
+            return;
+        }
+        if (d.Chunk == e.Committed) e.Committed++;
+        if (e.ReplayTo > 0)
+        {
+            d.Latents.Dispose();
+            if (e.Committed < e.ReplayTo)
+            {
+                Lend(d.StreamId, e.Committed, Self);
+                return;
+            }
+            e.ReplayTo = 0;
+            e.OpenedReplyTo?.Tell(new StreamOpened(d.StreamId, e.Committed));
+            e.OpenedReplyTo = null;
+            return;
+        }
+        var latents = WireTensor.From(d.Latents);
+        d.Latents.Dispose();
+        if (_requesters.Remove(d.StreamId, out var requester)) requester.Tell(new ChunkDenoised(d.StreamId, d.Chunk, latents, d.Seconds));
+    }
+
+    private void OnFailed(StageJobFailed f)
+    {
+        if (!_streams.TryGetValue(f.StreamId, out var e)) return;
+        e.Lent = false;
+        if (e.Closed)
+        {
+            Free(e);
+            return;
+        }
+        if (e.ReplayTo > 0)
+        {
+            e.OpenedReplyTo?.Tell(new OpenStreamFailed(f.StreamId, $"recomputing chunk {f.Chunk} failed: {f.Reason}", f.Kind));
+            Close(f.StreamId);
+            return;
+        }
+        if (_requesters.Remove(f.StreamId, out var requester)) requester.Tell(f);
+    }
+
+    private void Close(string streamId)
+    {
+        if (!_streams.TryGetValue(streamId, out var e) || e.Closed) return;
+        e.Closed = true;
+        _requesters.Remove(streamId);
+        if (!e.Lent) Free(e); // else freed as soon as the chunk under way settles
+    }
+
+    private void Free(Entry e)
+    {
+        _streams.Remove(e.Spec.StreamId);
+        _caches.Close(e.Handle);
+        foreach (var t in e.Conditioning.Values) t.Dispose();
+        e.Conditioning.Clear();
+        if (!_streams.Values.Any(o => o.Session.Equals(e.Session)) && !e.Session.IsNobody()) Context.Unwatch(e.Session);
     }
 
     protected override void PostStop()
     {
-        foreach (var e in _streams.Values.Concat(_released.Values)) e.Dispose();
+        foreach (var e in _streams.Values) foreach (var t in e.Conditioning.Values) t.Dispose();
         _streams.Clear();
-        _released.Clear();
+        _caches.CloseAll();
     }
 }
-
-/// <summary>The denoise stage gave up on a stream's chunk: its cache is no longer in use.</summary>
-public sealed record DenoiseSettled(string StreamId);
-
-/// <summary>A new prompt's conditioning for chunks from <paramref name="FromChunk"/> on; ownership of the tensor passes to the cache owner.</summary>
-public sealed record SwitchConditioning(string StreamId, int FromChunk, Tensor Conditioning);

@@ -1,32 +1,32 @@
 using Akka.Actor;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
-using SelfForcing.Actors.Messages;
 using SelfForcing.Actors.Metrics;
 
 namespace SelfForcing.Actors.Stages;
 
 /// <summary>
-/// Denoises one chunk and runs its context pass against the cache the cache owner lent it. A failed attempt may
-/// leave partial writes in the chunk's own cache slots; the retry overwrites exactly those slots.
+/// Denoises one chunk and runs its context pass against the cache its handle names (the cache stays with the
+/// <see cref="CacheOwnerActor"/> of this node). A failed attempt may leave partial writes in the chunk's own cache
+/// slots; the retry overwrites exactly those slots.
 /// </summary>
 public sealed class DenoiseChunkActor : StageWorker
 {
-    private readonly IDenoiseEngine _engine;
+    private readonly StreamCaches _caches;
 
-    public DenoiseChunkActor(IDenoiseEngine engine, FaultInjector faults, StageTimeline? timeline) : base(Stage.Denoise, faults, timeline) =>
-        _engine = engine;
+    public DenoiseChunkActor(StreamCaches caches, FaultInjector faults, StageTimeline? timeline) : base(Messages.Stage.Denoise, faults, timeline) =>
+        _caches = caches;
 
-    public static Props Props(IDenoiseEngine engine, FaultInjector faults, StageTimeline? timeline) =>
-        Akka.Actor.Props.Create(() => new DenoiseChunkActor(engine, faults, timeline));
+    public static Props Props(StreamCaches caches, FaultInjector faults, StageTimeline? timeline) =>
+        Akka.Actor.Props.Create(() => new DenoiseChunkActor(caches, faults, timeline));
 
-    protected override IStageResult Process(IStageJob job, Action<int> checkpoint)
+    protected override Messages.IStageResult Process(WorkOrder order, Action<int> checkpoint)
     {
-        var j = (DenoiseJob)job;
+        var j = (DenoiseWork)order.Job;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var x0 = _engine.DenoiseChunk(j.Cache, j.Spec, j.Chunk, j.Conditioning, checkpoint);
-        _engine.CommitChunk(j.Cache, j.Chunk, x0, j.Conditioning);
+        var x0 = _caches.DenoiseChunk(j.Cache, j.Spec, j.Chunk, j.Conditioning, checkpoint);
+        _caches.CommitChunk(j.Cache, j.Chunk, x0, j.Conditioning);
         checkpoint(-1); // after the context pass, before answering
-        return new ChunkDenoised(j.StreamId, j.Chunk, x0.DetachFromDisposeScope(), clock.Elapsed.TotalSeconds);
+        return new ChunkDenoisedLocally(j.StreamId, j.Chunk, x0.DetachFromDisposeScope(), clock.Elapsed.TotalSeconds);
     }
 }

@@ -14,6 +14,16 @@ public sealed class PermanentStageException(string message, Exception? inner = n
 /// <summary>Sorts stage failures into those worth retrying and those that would fail again the same way.</summary>
 public static class StageFailures
 {
+    public static Messages.FailureKind Classify(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is DeviceLostException) return Messages.FailureKind.DeviceLost;
+            if (e is DeviceOutOfMemoryException or OutOfMemoryException) return Messages.FailureKind.OutOfMemory;
+        }
+        return IsPermanent(ex) ? Messages.FailureKind.Permanent : Messages.FailureKind.Error;
+    }
+
     /// <summary>
     /// True for errors about files and their contents: missing files or folders, unreadable files, malformed or
     /// mis-shaped checkpoints. A restart re-reads the same bytes, so it cannot help; anything else (a transient

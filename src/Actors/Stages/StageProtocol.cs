@@ -3,7 +3,8 @@ using SelfForcing.Actors.Messages;
 namespace SelfForcing.Actors.Stages;
 
 /// <summary>Supervisor → worker: run this job; the attempt number lets the supervisor ignore late answers.</summary>
-public sealed record WorkOrder(IStageJob Job, int Attempt);
+/// <param name="ReplyTo">Who gets the job's answer (a worker that hands work on, like the decoder, passes it along).</param>
+public sealed record WorkOrder(IStageJob Job, int Attempt, Akka.Actor.IActorRef ReplyTo);
 
 /// <summary>Worker → supervisor: the job's result.</summary>
 public sealed record WorkDone(int Attempt, IStageResult Result);

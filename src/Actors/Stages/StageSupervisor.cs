@@ -40,14 +40,14 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         _settings = settings;
         Receive<IStageJob>(job =>
         {
-            _queue.Enqueue((job, Sender));
+            _queue.Enqueue((job, job is IRoutedJob routed ? routed.ReplyTo : Sender));
             Gauge();
             TryStart();
         });
         Receive<WorkDone>(OnDone);
         Receive<ResendCurrent>(r =>
         {
-            if (_current is not null && _current.Attempt == r.Attempt) _worker.Tell(new WorkOrder(_current.Job, _current.Attempt));
+            if (_current is not null && _current.Attempt == r.Attempt) _worker.Tell(new WorkOrder(_current.Job, _current.Attempt, _current.ReplyTo));
         });
         Receive<Terminated>(t =>
         {
@@ -82,7 +82,7 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         var (job, replyTo) = _queue.Dequeue();
         Gauge();
         _current = new Current(job, replyTo);
-        _worker.Tell(new WorkOrder(job, 1));
+        _worker.Tell(new WorkOrder(job, 1, replyTo));
     }
 
     private void OnDone(WorkDone done)
@@ -104,9 +104,15 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         if (_current is null) return;
         var current = _current;
         current.Failures++;
-        bool oom = IsOutOfMemory(ex);
-        bool permanent = StageFailures.IsPermanent(ex);
-        string reason = oom ? $"device out of memory in {_stage}: {ex.Message}" : permanent ? ex.Message : $"{ex.GetType().Name}: {ex.Message}";
+        var kind = StageFailures.Classify(ex);
+        bool permanent = kind is FailureKind.Permanent or FailureKind.DeviceLost;
+        string reason = kind switch
+        {
+            FailureKind.OutOfMemory => $"device out of memory in {_stage}: {ex.Message}",
+            FailureKind.DeviceLost => $"device lost in {_stage}: {ex.Message}",
+            FailureKind.Permanent => ex.Message,
+            _ => $"{ex.GetType().Name}: {ex.Message}",
+        };
         if (permanent)
             _log.Error("{0} failed on stream {1} chunk {2}, not retried: {3}", _stage, current.Job.StreamId, current.Job.Chunk, reason);
         else
@@ -114,7 +120,7 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
                 current.Failures, _settings.MaxAttempts, reason);
         if (permanent || current.Failures >= _settings.MaxAttempts)
         {
-            current.ReplyTo.Tell(new StageJobFailed(_stage, current.Job.StreamId, current.Job.Chunk, current.Failures, reason, oom));
+            current.ReplyTo.Tell(new StageJobFailed(_stage, current.Job.StreamId, current.Job.Chunk, current.Failures, reason, kind));
             _current = null;
             TryStart();
             return;
@@ -123,10 +129,6 @@ public sealed class StageSupervisor : ReceiveActor, IWithTimers
         var backoff = TimeSpan.FromTicks(Math.Min(_settings.BackoffMax.Ticks, _settings.BackoffMin.Ticks << (current.Failures - 1)));
         Timers.StartSingleTimer("resend", new ResendCurrent(current.Attempt), backoff);
     }
-
-    public static bool IsOutOfMemory(Exception ex) =>
-        ex is OutOfMemoryException || ex.Message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
-                                   || ex.Message.Contains("can't allocate memory", StringComparison.OrdinalIgnoreCase);
 
     private void Gauge() => PipelineMetrics.QueueDepth.WithLabels(PipelineMetrics.Label(_stage)).Set(_queue.Count);
 }

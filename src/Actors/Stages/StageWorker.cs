@@ -35,7 +35,13 @@ public abstract class StageWorker : ReceiveActor
             IStageResult result;
             using (var scope = NewDisposeScope())
             using (no_grad())
-                result = Process(order.Job, step => Strike(order.Job, step));
+            {
+                try { result = Process(order, step => Strike(order.Job, step)); }
+                catch (Exception e) when (e is not AbandonJobException && DeviceFailures.Translate(e) is var typed && !ReferenceEquals(typed, e))
+                {
+                    throw typed;
+                }
+            }
             ok = true;
             PipelineMetrics.ChunkSeconds.WithLabels(PipelineMetrics.Label(Stage)).Observe((StageTimeline.Now - start) / (double)System.Diagnostics.Stopwatch.Frequency);
             Sender.Tell(new WorkDone(order.Attempt, result));
@@ -50,15 +56,15 @@ public abstract class StageWorker : ReceiveActor
         }
     }
 
-    /// <summary>Does the work. Result tensors must outlive the dispose scope (detach them).</summary>
-    protected abstract IStageResult Process(IStageJob job, Action<int> checkpoint);
+    /// <summary>Does the work (<c>order.ReplyTo</c> gets the result; a stage that hands work on may tell it more). Result tensors must outlive the dispose scope.</summary>
+    protected abstract IStageResult Process(WorkOrder order, Action<int> checkpoint);
 
     private void Strike(IStageJob job, int? step)
     {
         string? prompt = job switch
         {
             TextEncodeJob t => t.Prompt,
-            DenoiseJob d => d.Spec.Prompt,
+            DenoiseWork d => d.Spec.Prompt,
             DecodeJob d => d.Spec.Prompt,
             EncodeJob e => e.Spec.Prompt,
             _ => null,
@@ -68,7 +74,7 @@ public abstract class StageWorker : ReceiveActor
             case FaultAction.Throw:
                 throw new InjectedFaultException($"injected fault in {Stage} (stream {job.StreamId}, chunk {job.Chunk}, step {step})");
             case FaultAction.OutOfMemory:
-                throw new InjectedFaultException($"CUDA out of memory (injected in {Stage}, stream {job.StreamId}, chunk {job.Chunk})");
+                throw new DeviceOutOfMemoryException($"CUDA out of memory (injected in {Stage}, stream {job.StreamId}, chunk {job.Chunk})");
             case FaultAction.Kill:
                 Self.Tell(Kill.Instance);
                 throw new AbandonJobException();

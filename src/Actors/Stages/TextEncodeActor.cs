@@ -16,10 +16,10 @@ public sealed class TextEncodeActor : StageWorker
     public static Props Props(ITextEncodeEngine engine, FaultInjector faults, StageTimeline? timeline) =>
         Akka.Actor.Props.Create(() => new TextEncodeActor(engine, faults, timeline));
 
-    protected override IStageResult Process(IStageJob job, Action<int> checkpoint)
+    protected override IStageResult Process(WorkOrder order, Action<int> checkpoint)
     {
-        var j = (TextEncodeJob)job;
-        var conditioning = _engine.Encode(j.Prompt).DetachFromDisposeScope();
+        var j = (TextEncodeJob)order.Job;
+        var conditioning = Wire.WireTensor.From(_engine.Encode(j.Prompt));
         checkpoint(0);
         return new TextEncoded(j.StreamId, conditioning, j.FromChunk);
     }

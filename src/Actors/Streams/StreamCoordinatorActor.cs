@@ -3,326 +3,138 @@ using Akka.Actor;
 using Akka.Event;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Messages;
-using SelfForcing.Actors.Metrics;
-using SelfForcing.Actors.Stages;
 
 namespace SelfForcing.Actors.Streams;
 
 /// <summary>
-/// Moves every stream's chunks through text-encode → denoise → decode → encode and into the stream's bounded
-/// channel. A stream has at most one job per stage at a time, so chunks stay in order and stages interleave
-/// streams fairly; at most <see cref="PipelineSettings.MaxInFlight"/> chunks wait between two stages, and a full
-/// output channel (a slow consumer) stops the stream upstream. Denoising of chunk N+1 starts as soon as chunk N
-/// is committed, independent of decoding.
+/// Admits streams and places them: each admitted stream gets a <see cref="StreamSessionActor"/> child and one endpoint
+/// per stage role — the denoiser with the fewest streams (each denoiser node takes at most
+/// <see cref="PipelineSettings.MaxStreams"/>), the least-used of the others. Endpoints come from the cluster's
+/// membership (or are fixed in one process); a session whose node is lost asks here for another. Requests about a
+/// stream go to its session; ended streams stay answerable for a while.
 /// </summary>
 public sealed class StreamCoordinatorActor : ReceiveActor
 {
-    private sealed record ConsumerReady(string StreamId);
-
     private readonly PipelineSettings _settings;
-    private readonly IActorRef _textStage, _cacheOwner, _decodeStage, _encodeStage;
-    private readonly IDecodeEngine _decoders;
-    private readonly bool _rolling;
-    private readonly int _maxChunks;
-    private readonly Dictionary<string, StreamState> _streams = new();
-    // Ended streams are forgotten once no stage holds their tensors; their outcome stays answerable for a while.
+    private readonly ModelFacts _model;
+    private StageEndpoints _endpoints;
+    private readonly Dictionary<string, (IActorRef Session, Dictionary<NodeRole, IActorRef> Placement)> _sessions = new();
     private readonly Dictionary<string, StreamStatus> _ended = new();
     private readonly Queue<string> _endedOrder = new();
     private const int EndedKept = 1024;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public StreamCoordinatorActor(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
-        IDecodeEngine decoders, bool rolling, int maxChunks = int.MaxValue)
+    public StreamCoordinatorActor(PipelineSettings settings, ModelFacts model, StageEndpoints endpoints)
     {
         _settings = settings;
-        _textStage = textStage;
-        _cacheOwner = cacheOwner;
-        _decodeStage = decodeStage;
-        _encodeStage = encodeStage;
-        _decoders = decoders;
-        _rolling = rolling;
-        _maxChunks = maxChunks;
-
+        _model = model;
+        _endpoints = endpoints;
+        Receive<StageEndpoints>(e => _endpoints = e);
         Receive<StartStream>(Start);
-        Receive<SwitchPrompt>(OnSwitchPrompt);
-        Receive<CancelStream>(c =>
+        Receive<SwitchPrompt>(m => ToSession(m.StreamId, m, () => new StreamRejected(_ended.TryGetValue(m.StreamId, out var ended)
+            ? $"stream '{m.StreamId}' has ended ({ended.Phase.ToString().ToLowerInvariant()})"
+            : $"unknown stream '{m.StreamId}'", "stream")));
+        Receive<CancelStream>(c => ToSession(c.StreamId, c, null));
+        Receive<GetStreamStatus>(g => ToSession(g.StreamId, g, () => _ended.TryGetValue(g.StreamId, out var ended)
+            ? ended : new StreamStatus(g.StreamId, StreamPhase.Failed, 0, "unknown stream")));
+        Receive<GetPlacements>(_ => Sender.Tell(new Placements(_sessions.ToDictionary(kv => kv.Key,
+            kv => (IReadOnlyDictionary<NodeRole, string>)kv.Value.Placement.ToDictionary(p => p.Key, p => p.Value.Path.Address.ToString())))));
+        Receive<ReplaceEndpoint>(Replace);
+        Receive<SessionEnded>(e =>
         {
-            if (_streams.TryGetValue(c.StreamId, out var s) && !s.Finished) End(s, StreamPhase.Cancelled, "cancelled by the client");
+            _sessions.Remove(e.Status.StreamId);
+            _ended[e.Status.StreamId] = e.Status;
+            _endedOrder.Enqueue(e.Status.StreamId);
+            while (_endedOrder.Count > EndedKept) _ended.Remove(_endedOrder.Dequeue());
         });
-        Receive<GetStreamStatus>(g => Sender.Tell(_streams.TryGetValue(g.StreamId, out var s)
-            ? new StreamStatus(g.StreamId, s.Phase, s.Delivered, s.Error)
-            : _ended.TryGetValue(g.StreamId, out var ended) ? ended
-            : new StreamStatus(g.StreamId, StreamPhase.Failed, 0, "unknown stream")));
-        Receive<TextEncoded>(OnTextEncoded);
-        Receive<CacheAllocated>(a => WithLive(a.StreamId, s => { s.CacheReady = true; s.Phase = StreamPhase.Running; }));
-        Receive<CacheAllocationFailed>(f => WithLive(f.StreamId, s => End(s, StreamPhase.Failed, f.Reason)));
-        Receive<ChunkDenoised>(OnDenoised);
-        Receive<ChunkDecoded>(OnDecoded);
-        Receive<ChunkEncoded>(OnEncoded);
-        Receive<StageJobFailed>(OnStageFailed);
-        Receive<ConsumerReady>(r => WithLive(r.StreamId, s => s.WaitingForConsumer = false));
     }
 
-    public static Props Props(PipelineSettings settings, IActorRef textStage, IActorRef cacheOwner, IActorRef decodeStage, IActorRef encodeStage,
-        IDecodeEngine decoders, bool rolling, int maxChunks = int.MaxValue) =>
-        Akka.Actor.Props.Create(() => new StreamCoordinatorActor(settings, textStage, cacheOwner, decodeStage, encodeStage, decoders, rolling, maxChunks));
+    public static Props Props(PipelineSettings settings, ModelFacts model, StageEndpoints endpoints) =>
+        Akka.Actor.Props.Create(() => new StreamCoordinatorActor(settings, model, endpoints));
+
+    private void ToSession(string streamId, object message, Func<object>? otherwise)
+    {
+        if (_sessions.TryGetValue(streamId, out var s)) s.Session.Forward(message);
+        else if (otherwise is not null) Sender.Tell(otherwise());
+    }
 
     private void Start(StartStream m)
     {
         var r = m.Request;
-        (string? problem, string? field) =
-            r.Prompt is null ? ("prompt is missing", "prompt")
-            : PromptProblem(r.Prompt) is string p ? (p, "prompt")
-            : r.Chunks is < 1 or > 100_000 ? ($"chunks must be between 1 and 100000 (got {r.Chunks})", "chunks")
-            : r.Chunks > _maxChunks ? ($"chunks must be at most {_maxChunks}: the model's RoPE covers {Model.Dit.RotaryEmbedding.MaxPositions} latent frames (got {r.Chunks})", "chunks")
-            : r.Chunks is null && !_rolling ? ("an unbounded stream needs a model configured with rolling attention (local_attn_size > 0)", "chunks")
-            : !(r.Fps >= 1 && r.Fps <= 120) ? ($"fps must be between 1 and 120 (got {r.Fps})", "fps")
-            : !_decoders.Decoders.Contains(r.Decoder) ? ($"decoder '{r.Decoder}' is not available (have: {string.Join(", ", _decoders.Decoders)})", "decoder")
-            : r.LatentHeight is < 2 or > 512 || r.LatentWidth is < 2 or > 512 || r.LatentHeight % 2 == 1 || r.LatentWidth % 2 == 1
-                ? ("latent height/width must be even and between 2 and 512", "latent_height")
-            : r.Seed < -1 ? ("seed must be >= 0, or -1 for a random seed", "seed")
-            : ((string?)null, (string?)null);
-        if (problem is not null)
+        if (StreamAdmission.Check(r, _model.Decoders, _model.Rolling, _model.MaxChunks) is var (problem, field))
         {
             Sender.Tell(new StreamRejected(problem, field));
             return;
         }
-        if (_streams.Values.Count(s => !s.Finished) >= _settings.MaxStreams)
+        var placement = new Dictionary<NodeRole, IActorRef>();
+        var denoiser = PickDenoiser(exclude: null);
+        if (denoiser is null)
         {
-            Sender.Tell(new StreamRejected($"at capacity: the server runs its limit of {_settings.MaxStreams} streams", null, AtCapacity: true));
+            int nodes = _endpoints.Of(NodeRole.Denoiser).Count;
+            Sender.Tell(nodes == 0
+                ? new StreamRejected("no denoiser node is up", null, AtCapacity: true)
+                : new StreamRejected($"at capacity: the server runs its limit of {nodes * _settings.MaxStreams} streams", null, AtCapacity: true));
             return;
         }
-        string id = NewStreamId();
+        placement[NodeRole.Denoiser] = denoiser;
+        foreach (var role in new[] { NodeRole.TextEncoder, NodeRole.Decoder, NodeRole.Publisher })
+        {
+            if (PickLeastUsed(role, exclude: null) is not { } endpoint)
+            {
+                Sender.Tell(new StreamRejected($"no {NodeRoles.Name(role)} node is up", null, AtCapacity: true));
+                return;
+            }
+            placement[role] = endpoint;
+        }
+        string id = StreamAdmission.NewStreamId();
         long seed = r.Seed == -1 ? Random.Shared.NextInt64(0, long.MaxValue) : r.Seed;
         var spec = new StreamSpec(id, r.Prompt!, seed, r.LatentHeight ?? _settings.DefaultLatentHeight, r.LatentWidth ?? _settings.DefaultLatentWidth,
             r.Chunks, r.Fps, r.Decoder, r.Format);
         var channel = Channel.CreateBounded<EncodedChunk>(new BoundedChannelOptions(_settings.MaxInFlight) { SingleWriter = true, SingleReader = false });
-        var state = new StreamState(spec, channel, r.Chunks, _maxChunks) { DecoderState = _decoders.Initial(r.Decoder) };
-        _streams[id] = state;
+        var session = Context.ActorOf(StreamSessionActor.Props(spec, channel, r.Chunks ?? _model.MaxChunks, _settings, placement), $"stream-{id}");
+        _sessions[id] = (session, placement);
         Sender.Tell(new StreamStarted(id, seed, r.Chunks, channel.Reader));
-        _log.Info("stream {0} started: seed {1}, {2} chunk(s), decoder {3}, prompt \"{4}\"", id, seed, r.Chunks?.ToString() ?? "unbounded", r.Decoder,
-            spec.Prompt.Length > 80 ? spec.Prompt[..80] + "…" : spec.Prompt);
-        _textStage.Tell(new TextEncodeJob(id, spec.Prompt));
     }
 
-    /// <summary>
-    /// Stream ids are random, not a counter: published subjects and JetStream message ids outlive this process, and
-    /// a reused id would replay (or be de-duplicated against) an earlier run's messages.
-    /// </summary>
-    private static string NewStreamId() => "s" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(6));
-
-    private static string? PromptProblem(string prompt) =>
-        prompt.Length > 100_000 ? $"prompt is {prompt.Length} characters; the limit is 100000"
-        : string.IsNullOrWhiteSpace(prompt) ? "prompt is empty"
-        : null;
-
-    private void OnSwitchPrompt(SwitchPrompt m)
+    private IActorRef? PickDenoiser(IActorRef? exclude)
     {
-        if (!_streams.TryGetValue(m.StreamId, out var s))
+        var load = Load(NodeRole.Denoiser);
+        return _endpoints.Of(NodeRole.Denoiser).Where(e => !e.Equals(exclude) && load.GetValueOrDefault(e) < _settings.MaxStreams)
+            .OrderBy(e => load.GetValueOrDefault(e)).FirstOrDefault();
+    }
+
+    private IActorRef? PickLeastUsed(NodeRole role, IActorRef? exclude)
+    {
+        var load = Load(role);
+        return _endpoints.Of(role).Where(e => !e.Equals(exclude)).OrderBy(e => load.GetValueOrDefault(e)).FirstOrDefault();
+    }
+
+    private Dictionary<IActorRef, int> Load(NodeRole role) =>
+        _sessions.Values.Where(s => s.Placement.ContainsKey(role)).GroupBy(s => s.Placement[role]).ToDictionary(g => g.Key, g => g.Count());
+
+    private void Replace(ReplaceEndpoint m)
+    {
+        if (!_sessions.TryGetValue(m.StreamId, out var s)) return;
+        // The lost endpoint may still be listed until the cluster removes its node: never hand it out again.
+        _endpoints = new StageEndpoints(_endpoints.ByRole.ToDictionary(kv => kv.Key,
+            kv => (IReadOnlyList<IActorRef>)kv.Value.Where(e => !e.Equals(m.Lost)).ToList()));
+        s.Placement.Remove(m.Role);
+        var next = m.Role == NodeRole.Denoiser ? PickDenoiser(m.Lost) : PickLeastUsed(m.Role, m.Lost);
+        if (next is null)
         {
-            Sender.Tell(new StreamRejected(_ended.TryGetValue(m.StreamId, out var ended)
-                ? $"stream '{m.StreamId}' has ended ({ended.Phase.ToString().ToLowerInvariant()})"
-                : $"unknown stream '{m.StreamId}'", "stream"));
+            string why = _endpoints.Of(m.Role).Count == 0 ? "none is up" : "all are at capacity";
+            _log.Warning("stream {0}: no {1} node can take over ({2})", m.StreamId, NodeRoles.Name(m.Role), why);
+            Sender.Tell(new NoEndpoint(m.Role, $"the {NodeRoles.Name(m.Role)} node serving the stream was lost and no other can take it ({why})"));
             return;
         }
-        // The first chunk not yet handed to the denoiser; chunk 0 always keeps the stream's first prompt.
-        int from = Math.Max(1, s.NextDenoise + (s.DenoiseBusy ? 1 : 0));
-        string? problem =
-            s.Finished ? $"stream '{m.StreamId}' has ended ({s.Phase.ToString().ToLowerInvariant()})"
-            : m.Prompt is null ? "prompt is missing"
-            : PromptProblem(m.Prompt) is string p ? p
-            : s.PendingSwitch is int pending ? $"a prompt switch from chunk {pending} is still being prepared; try again"
-            : from >= s.ChunkLimit ? $"stream '{m.StreamId}' has no chunk left to switch (all {s.ChunkLimit} are generated or under way)"
-            : null;
-        if (problem is not null)
-        {
-            Sender.Tell(new StreamRejected(problem, s.Finished ? "stream" : problem.StartsWith("a prompt switch", StringComparison.Ordinal) || problem.Contains("no chunk left") ? "stream" : "prompt"));
-            return;
-        }
-        s.PendingSwitch = from;
-        s.Prompts.Add((from, m.Prompt!));
-        _textStage.Tell(new TextEncodeJob(s.Spec.StreamId, m.Prompt!, from));
-        Sender.Tell(new PromptSwitched(s.Spec.StreamId, from));
-        _log.Info("stream {0}: prompt switch from chunk {1}", s.Spec.StreamId, from);
-    }
-
-    private void OnTextEncoded(TextEncoded t)
-    {
-        if (!_streams.TryGetValue(t.StreamId, out var s) || s.Finished)
-        {
-            t.Conditioning.Dispose();
-            return;
-        }
-        if (t.FromChunk > 0)
-        {
-            // Sent before any DenoiseRequest for that chunk, so the cache owner applies it first (same sender, same receiver: in order).
-            _cacheOwner.Tell(new SwitchConditioning(s.Spec.StreamId, t.FromChunk, t.Conditioning));
-            if (s.PendingSwitch == t.FromChunk) s.PendingSwitch = null;
-            Pump(s);
-            return;
-        }
-        _cacheOwner.Tell(new AllocateCache(s.Spec, t.Conditioning)); // ownership passes to the cache owner
-    }
-
-    private void OnDenoised(ChunkDenoised d)
-    {
-        _cacheOwner.Tell(new CommitChunk(d.StreamId, d.Chunk));
-        if (!_streams.TryGetValue(d.StreamId, out var s) || s.Finished || !s.DenoiseBusy || d.Chunk != s.NextDenoise)
-        {
-            d.Latents.Dispose();
-            return;
-        }
-        s.DenoiseBusy = false;
-        s.NextDenoise++;
-        s.DenoiseSeconds[d.Chunk] = d.Seconds;
-        s.ToDecode.Enqueue((d.Chunk, d.Latents));
-        Pump(s);
-    }
-
-    private void OnDecoded(ChunkDecoded d)
-    {
-        _streams.TryGetValue(d.StreamId, out var s);
-        if (s is null || s.Finished || !s.DecodeBusy)
-        {
-            ResultDisposal.Dispose(d);
-            if (s is { Finished: true, DecodeBusy: true })
-            {
-                s.SettleDecode();
-                s.DecoderState?.Dispose();
-                s.DecoderState = null;
-                Forget(s);
-            }
-            return;
-        }
-        s.SettleDecode();
-        s.DecoderState?.Dispose();
-        s.DecoderState = d.Next;
-        s.DecodeSeconds[d.Chunk] = d.Seconds;
-        s.ToEncode.Enqueue((d.Chunk, d.Pixels));
-        Pump(s);
-    }
-
-    private void OnEncoded(ChunkEncoded e)
-    {
-        _streams.TryGetValue(e.StreamId, out var s);
-        if (s is null || !s.EncodeBusy) return;
-        s.SettleEncode();
-        if (s.Finished)
-        {
-            Forget(s);
-            return;
-        }
-        s.FramesEncoded += e.Output.Frames;
-        s.DenoiseSeconds.Remove(e.Chunk, out double denoise);
-        s.DecodeSeconds.Remove(e.Chunk, out double decode);
-        s.ToDeliver.Enqueue(e.Output with { Timings = new ChunkTimings(denoise, decode, e.Seconds), Prompt = s.PromptFor(e.Chunk) });
-        Pump(s);
-    }
-
-    private void OnStageFailed(StageJobFailed f)
-    {
-        if (f.Stage == Stage.Denoise) _cacheOwner.Tell(new DenoiseSettled(f.StreamId));
-        if (!_streams.TryGetValue(f.StreamId, out var s)) return;
-        if (f.Stage == Stage.Decode) s.SettleDecode();
-        if (f.Stage == Stage.Encode) s.SettleEncode();
-        if (s.Finished)
-        {
-            Forget(s);
-            return;
-        }
-        string where = f.Chunk >= 0 ? $"chunk {f.Chunk}" : "the prompt";
-        string attempts = f.Attempts > 0 ? $" after {f.Attempts} attempt(s)" : "";
-        End(s, StreamPhase.Failed, $"{PipelineMetrics.Label(f.Stage)} failed on {where}{attempts}: {f.Reason}");
-    }
-
-    /// <summary>Drops an ended stream's state once no stage holds its tensors (a long-running server must not keep every stream).</summary>
-    private void Forget(StreamState s)
-    {
-        if (!s.Finished || s.DecodeBusy || s.EncodeBusy) return;
-        string id = s.Spec.StreamId;
-        if (!_streams.Remove(id)) return;
-        _ended[id] = new StreamStatus(id, s.Phase, s.Delivered, s.Error);
-        _endedOrder.Enqueue(id);
-        while (_endedOrder.Count > EndedKept) _ended.Remove(_endedOrder.Dequeue());
-    }
-
-    private void WithLive(string id, Action<StreamState> action)
-    {
-        if (!_streams.TryGetValue(id, out var s) || s.Finished) return;
-        action(s);
-        Pump(s);
-    }
-
-    private void Pump(StreamState s)
-    {
-        if (s.Finished) return;
-        Deliver(s); // first: room freed downstream lets the stages below start
-        if (s.Finished) return;
-        int k = _settings.MaxInFlight;
-        bool switchPending = s.PendingSwitch is int from && s.NextDenoise >= from;
-        if (s.CacheReady && !s.DenoiseBusy && !s.AllDenoised && !switchPending && s.ToDecode.Count + (s.DecodeBusy ? 1 : 0) < k)
-        {
-            s.DenoiseBusy = true;
-            _cacheOwner.Tell(new DenoiseRequest(s.Spec.StreamId, s.NextDenoise));
-        }
-        if (!s.DecodeBusy && s.ToDecode.Count > 0 && s.ToEncode.Count + (s.EncodeBusy ? 1 : 0) < k)
-        {
-            var (chunk, latents) = s.ToDecode.Dequeue();
-            s.InDecode = latents;
-            _decodeStage.Tell(new DecodeJob(s.Spec, chunk, latents, s.DecoderState!));
-        }
-        if (!s.EncodeBusy && s.ToEncode.Count > 0 && s.ToDeliver.Count < k)
-        {
-            var (chunk, pixels) = s.ToEncode.Dequeue();
-            s.InEncode = pixels;
-            _encodeStage.Tell(new EncodeJob(s.Spec, chunk, s.FramesEncoded, pixels));
-        }
-        Deliver(s);
-    }
-
-    private void Deliver(StreamState s)
-    {
-        while (s.ToDeliver.Count > 0 && s.Output.Writer.TryWrite(s.ToDeliver.Peek()))
-        {
-            var chunk = s.ToDeliver.Dequeue();
-            s.Delivered++;
-            s.FramesOut += chunk.Frames;
-            PipelineMetrics.Frames.Inc(chunk.Frames);
-            if (s.FirstFrameSeconds is null)
-            {
-                s.FirstFrameSeconds = s.Clock.Elapsed.TotalSeconds;
-                PipelineMetrics.FirstFrameSeconds.Observe(s.FirstFrameSeconds.Value);
-            }
-        }
-        if (s.ToDeliver.Count > 0 && !s.WaitingForConsumer)
-        {
-            // Slow consumer: resume when the channel has room again; nothing upstream runs ahead meanwhile.
-            s.WaitingForConsumer = true;
-            var self = Self;
-            var id = s.Spec.StreamId;
-            s.Output.Writer.WaitToWriteAsync().AsTask().ContinueWith(_ => self.Tell(new ConsumerReady(id)), TaskScheduler.Default);
-        }
-        // An unbounded stream ends here too, at the model's positional limit.
-        if (s.Delivered >= s.ChunkLimit) End(s, StreamPhase.Completed, null);
-    }
-
-    private void End(StreamState s, StreamPhase phase, string? error)
-    {
-        s.Phase = phase;
-        s.Error = error;
-        s.DropPending();
-        _cacheOwner.Tell(new ReleaseCache(s.Spec.StreamId));
-        switch (phase)
-        {
-            case StreamPhase.Completed: s.Output.Writer.TryComplete(); break;
-            case StreamPhase.Cancelled: s.Output.Writer.TryComplete(new OperationCanceledException($"stream {s.Spec.StreamId} was cancelled")); break;
-            default: s.Output.Writer.TryComplete(new StreamFailedException(s.Spec.StreamId, error ?? "unknown error")); break;
-        }
-        double seconds = s.Clock.Elapsed.TotalSeconds;
-        if (phase == StreamPhase.Completed && seconds > 0) PipelineMetrics.StreamFps.Set(s.FramesOut / seconds);
-        PipelineMetrics.StreamsFinished.WithLabels(phase.ToString().ToLowerInvariant()).Inc();
-        _log.Info($"stream {s.Spec.StreamId} {phase.ToString().ToLowerInvariant()}: {s.Delivered} chunk(s), {s.FramesOut} frames in {seconds:F2}s, " +
-                  $"first frames after {s.FirstFrameSeconds ?? double.NaN:F2}s" + (error is null ? "" : $" — {error}"));
-        Forget(s);
+        s.Placement[m.Role] = next;
+        _log.Info("stream {0}: {1} moves to {2}", m.StreamId, NodeRoles.Name(m.Role), next.Path.Address);
+        Sender.Tell(new EndpointAssigned(m.Role, next));
     }
 }
+
+/// <summary>Asks the coordinator where each live stream runs.</summary>
+public sealed record GetPlacements;
+
+/// <summary>Per live stream, the node address serving each role.</summary>
+public sealed record Placements(IReadOnlyDictionary<string, IReadOnlyDictionary<NodeRole, string>> ByStream);

@@ -67,6 +67,8 @@ public sealed class TaehvStreamDecoder : IDisposable
 public sealed class TaehvSnapshot(Tensor?[] memory, int chunksDecoded) : IDisposable
 {
     internal Tensor?[] Memory { get; } = memory;
+    /// <summary>Each MemBlock's memory, in block order (this snapshot's own tensors: do not dispose them).</summary>
+    public IReadOnlyList<Tensor?> MemoryTensors => Memory;
     public int ChunksDecoded { get; } = chunksDecoded;
     public void Dispose() { foreach (var t in Memory) t?.Dispose(); }
 }

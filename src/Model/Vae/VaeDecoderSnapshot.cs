@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace SelfForcing.Model.Vae;
 
 /// <summary>
@@ -21,6 +23,21 @@ public sealed class VaeDecoderSnapshot : IDisposable
     public long LatentFramesDecoded { get; }
     public long PixelFramesEmitted { get; }
     public long Bytes => Cache.Bytes;
+
+    /// <summary>
+    /// The snapshot as plain parts, so it can cross a process boundary: each cache slot's kind (0 empty, 1 'Rep',
+    /// 2 frames) and frames, in slot order. The tensors are this snapshot's own (not copies): do not dispose them.
+    /// </summary>
+    public (int[] SlotKinds, Tensor?[] SlotFrames, long[]? LatentShape) Parts()
+    {
+        var (kinds, frames) = Cache.Parts();
+        return (kinds, frames, LatentShape?.ToArray());
+    }
+
+    /// <summary>Rebuilds a snapshot from <see cref="Parts"/>; takes ownership of <paramref name="slotFrames"/>.</summary>
+    public static VaeDecoderSnapshot FromParts(VaeFirstFramePolicy policy, long latentFramesDecoded, long pixelFramesEmitted, long[]? latentShape,
+        int[] slotKinds, Tensor?[] slotFrames) =>
+        new(VaeFeatureCache.FromParts(policy, slotKinds, slotFrames), latentFramesDecoded, pixelFramesEmitted, latentShape);
 
     public void Dispose() => Cache.Dispose();
 }

@@ -135,6 +135,24 @@ public sealed class VaeFeatureCache : IDisposable
         return copy;
     }
 
+    internal (int[] Kinds, Tensor?[] Frames) Parts() => (_states.Select(k => (int)k).ToArray(), _tensors.ToArray());
+
+    /// <summary>A cache holding <paramref name="frames"/> (owned from now on) in slots of the given kinds.</summary>
+    internal static VaeFeatureCache FromParts(VaeFirstFramePolicy policy, int[] kinds, Tensor?[] frames)
+    {
+        if (kinds.Length != frames.Length) throw new ArgumentException($"{kinds.Length} slot kinds but {frames.Length} slot tensors");
+        var cache = new VaeFeatureCache(policy);
+        for (int i = 0; i < kinds.Length; i++)
+        {
+            var kind = kinds[i] is >= 0 and <= 2 ? (SlotState)kinds[i] : throw new ArgumentException($"slot {i} has unknown kind {kinds[i]}");
+            if ((kind == SlotState.Frames) != (frames[i] is not null))
+                throw new ArgumentException($"slot {i} is {kind} but {(frames[i] is null ? "has no frames" : "carries frames")}");
+            cache._states.Add(kind);
+            cache._tensors.Add(frames[i]?.DetachFromDisposeScope());
+        }
+        return cache;
+    }
+
     /// <summary>Makes this cache a deep copy of <paramref name="source"/>.</summary>
     internal void CopyFrom(VaeFeatureCache source)
     {
