@@ -2,31 +2,20 @@ using Akka.Configuration;
 
 namespace SelfForcing.Actors;
 
-/// <summary>The built-in defaults; hocon/selfforcing.conf documents every key and overrides them.</summary>
+/// <summary>The built-in defaults: hocon/selfforcing.conf, embedded in this assembly (the one place they are written).</summary>
 public static class PipelineHocon
 {
-    public const string DefaultText = """
-        selfforcing {
-          devices { text-encoder = cpu, denoiser = cpu, decoder = cpu }
-          pipeline {
-            max-in-flight = 2
-            max-attempts = 3
-            backoff-min = 20ms
-            backoff-max = 2s
-            latent-height = 60
-            latent-width = 104
-            max-streams = 64
-          }
-          rolling { sink-frames = 3, window-frames = 12 }
-          text-encoder { unload-after-use = off }
-          # One thread per stage worker: TorchSharp dispose scopes and device streams are per thread.
-          device-dispatcher { type = PinnedDispatcher }
-          fault-injection { }
-        }
-        akka { loglevel = WARNING, stdout-loglevel = WARNING }
-        """;
+    public static string DefaultText { get; } = ReadEmbedded();
 
     public static Config Default { get; } = ConfigurationFactory.ParseString(DefaultText);
+
+    private static string ReadEmbedded()
+    {
+        using var stream = typeof(PipelineHocon).Assembly.GetManifestResourceStream("selfforcing.conf")
+                           ?? throw new InvalidOperationException("the embedded defaults (selfforcing.conf) are missing from the build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     /// <summary>Reads a HOCON file and falls back to the defaults for anything it leaves out.</summary>
     public static Config Load(string? path) =>

@@ -29,7 +29,7 @@ public sealed record SwitchConditioning(string StreamId, int FromChunk, WireTens
 /// <summary>The stream ended (or moved): free its cache on this node.</summary>
 public sealed record CloseStream(string StreamId) : IWireMessage;
 
-public sealed record GetCacheState;
+public sealed record GetCacheState : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>Streams the cache owner holds, with their committed chunk counts, and the bytes held.</summary>
-public sealed record CacheState(IReadOnlyDictionary<string, int> CommittedChunks, long Bytes);
+public sealed record CacheState(IReadOnlyDictionary<string, int> CommittedChunks, long Bytes) : Akka.Actor.INoSerializationVerificationNeeded;

@@ -26,27 +26,27 @@ public sealed record EncodedChunk(string StreamId, int Chunk, int FirstFrame, in
     public string Prompt { get; init; } = "";
 }
 
-public sealed record StartStream(StreamRequest Request);
+public sealed record StartStream(StreamRequest Request) : Akka.Actor.INoSerializationVerificationNeeded;
 
-public sealed record StreamStarted(string StreamId, long Seed, int? TotalChunks, ChannelReader<EncodedChunk> Output);
+public sealed record StreamStarted(string StreamId, long Seed, int? TotalChunks, ChannelReader<EncodedChunk> Output) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <param name="Field">The request field at fault, when one is.</param>
 /// <param name="AtCapacity">Rejected only because the server runs its maximum number of streams.</param>
-public sealed record StreamRejected(string Reason, string? Field = null, bool AtCapacity = false);
+public sealed record StreamRejected(string Reason, string? Field = null, bool AtCapacity = false) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>Changes a running stream's prompt at the next chunk boundary; answered with <see cref="PromptSwitched"/> or <see cref="StreamRejected"/>.</summary>
-public sealed record SwitchPrompt(string StreamId, string Prompt);
+public sealed record SwitchPrompt(string StreamId, string Prompt) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>The new prompt conditions chunks from <paramref name="FromChunk"/> on; earlier chunks are exactly those of the old prompt.</summary>
-public sealed record PromptSwitched(string StreamId, int FromChunk);
+public sealed record PromptSwitched(string StreamId, int FromChunk) : Akka.Actor.INoSerializationVerificationNeeded;
 
-public sealed record CancelStream(string StreamId);
+public sealed record CancelStream(string StreamId) : Akka.Actor.INoSerializationVerificationNeeded;
 
-public sealed record GetStreamStatus(string StreamId);
+public sealed record GetStreamStatus(string StreamId) : Akka.Actor.INoSerializationVerificationNeeded;
 
 public enum StreamPhase { Starting, Running, Completed, Cancelled, Failed }
 
-public sealed record StreamStatus(string StreamId, StreamPhase Phase, int ChunksDelivered, string? Error);
+public sealed record StreamStatus(string StreamId, StreamPhase Phase, int ChunksDelivered, string? Error) : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>Raised through a stream's channel when the stream fails (a stage failed its chunk too often, bad input, …).</summary>
 public sealed class StreamFailedException(string streamId, string reason) : Exception($"stream {streamId} failed: {reason}")

@@ -53,11 +53,11 @@ public sealed class StreamCaches(IDenoiseEngine engine)
 }
 
 /// <summary>Cache owner → its node's denoise stage (local only: it carries a tensor on the denoiser's device).</summary>
-public sealed record DenoiseWork(StreamSpec Spec, int Chunk, CacheHandle Cache, Tensor Conditioning) : IStageJob
+public sealed record DenoiseWork(StreamSpec Spec, int Chunk, CacheHandle Cache, Tensor Conditioning) : IStageJob, Akka.Actor.INoSerializationVerificationNeeded
 {
     public Stage Stage => Stage.Denoise;
     public string StreamId => Spec.StreamId;
 }
 
 /// <summary>The denoise stage's answer inside the node: x0 latents on the denoiser's device.</summary>
-public sealed record ChunkDenoisedLocally(string StreamId, int Chunk, Tensor Latents, double Seconds) : IStageResult;
+public sealed record ChunkDenoisedLocally(string StreamId, int Chunk, Tensor Latents, double Seconds) : IStageResult, Akka.Actor.INoSerializationVerificationNeeded;

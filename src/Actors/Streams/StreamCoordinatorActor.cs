@@ -134,7 +134,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
 }
 
 /// <summary>Asks the coordinator where each live stream runs.</summary>
-public sealed record GetPlacements;
+public sealed record GetPlacements : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>Per live stream, the node address serving each role.</summary>
-public sealed record Placements(IReadOnlyDictionary<string, IReadOnlyDictionary<NodeRole, string>> ByStream);
+public sealed record Placements(IReadOnlyDictionary<string, IReadOnlyDictionary<NodeRole, string>> ByStream) : Akka.Actor.INoSerializationVerificationNeeded;

@@ -19,7 +19,7 @@ namespace SelfForcing.Actors.Streams;
 /// </summary>
 public sealed class StreamSessionActor : ReceiveActor
 {
-    private sealed record ConsumerReady;
+    private sealed record ConsumerReady : INoSerializationVerificationNeeded;
     private sealed record Decoding(int Chunk, WireTensor Latents, DecoderSnapshot Before, int FirstFrame);
 
     private readonly StreamSpec _spec;

@@ -40,10 +40,19 @@ public sealed class WireSerializer : SerializerWithStringManifest
 
     public override string Manifest(object o) => o.GetType().Name;
 
+    private static long _serialized, _deserialized, _bytesOut;
+
+    /// <summary>Messages this process has serialised and read back, and the bytes written (for bench and tests).</summary>
+    public static (long Serialized, long Deserialized, long BytesOut) Counters =>
+        (Interlocked.Read(ref _serialized), Interlocked.Read(ref _deserialized), Interlocked.Read(ref _bytesOut));
+
     public override byte[] ToBinary(object obj)
     {
         if (obj is not IWireMessage) throw new ArgumentException($"{obj.GetType().Name} is not a wire message");
-        return MessagePackSerializer.Serialize(obj.GetType(), obj, _options);
+        var bytes = MessagePackSerializer.Serialize(obj.GetType(), obj, _options);
+        Interlocked.Increment(ref _serialized);
+        Interlocked.Add(ref _bytesOut, bytes.Length);
+        return bytes;
     }
 
     public override object FromBinary(byte[] bytes, string manifest)
@@ -52,8 +61,10 @@ public sealed class WireSerializer : SerializerWithStringManifest
             throw new WireFormatException($"unknown wire message '{(manifest.Length > 64 ? manifest[..64] + "…" : manifest)}'");
         try
         {
-            return MessagePackSerializer.Deserialize(type, bytes, _options)
-                   ?? throw new WireFormatException($"malformed {manifest}: empty payload");
+            var message = MessagePackSerializer.Deserialize(type, bytes, _options)
+                          ?? throw new WireFormatException($"malformed {manifest}: empty payload");
+            Interlocked.Increment(ref _deserialized);
+            return message;
         }
         catch (MessagePackSerializationException e)
         {

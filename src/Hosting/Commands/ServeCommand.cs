@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using SelfForcing.Actors;
+using SelfForcing.Actors.Streams;
 using SelfForcing.Hosting.Output;
 using SelfForcing.Hosting.Page;
 using SelfForcing.Hosting.Serving;
@@ -12,7 +13,7 @@ public static class ServeCommand
 {
     public sealed record ServeOptions(string? NatsUrl, string? ConfigPath, string? SubjectPrefix, WeightOptions Weights, string? Decoder,
         int? LatentHeight, int? LatentWidth, int? MetricsPort, bool UnloadTextEncoder = false,
-        string? Http = null, bool HttpAllowRemote = false);
+        string? Http = null, bool HttpAllowRemote = false, string? Roles = null, string? SeedNodes = null, string? ClusterHost = null, int? ClusterPort = null);
 
     public static Command Create()
     {
@@ -26,15 +27,33 @@ public static class ServeCommand
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
         var http = new Option<string?>("--http") { Description = "serve the page on HOST:PORT, e.g. 127.0.0.1:8080 (HOCON selfforcing.serve.http)" };
         var httpRemote = new Option<bool>("--http-allow-remote") { Description = "allow --http on an address other than loopback (the page has no login)" };
+        var roles = new Option<string?>("--roles") { Description = "this node's roles, e.g. denoiser,decoder (api, text-encoder, denoiser, decoder, publisher; default all)" };
+        var seeds = new Option<string?>("--seed-nodes") { Description = "cluster seed nodes, e.g. akka.tcp://selfforcing@127.0.0.1:4053 (comma-separated); none = one process" };
+        var clusterHost = new Option<string?>("--cluster-host") { Description = "address this node listens on for the others (default 127.0.0.1)" };
+        var clusterPort = new Option<int?>("--cluster-port") { Description = "port this node listens on for the others (default 0 = any free one; a seed needs a fixed one)" };
         var cmd = new Command("serve", "Serve live text-to-video streams over NATS (request/reply API on <prefix>.api.*, video on <prefix>.streams.<id>.video).")
         {
-            nats, config, prefix, decoder, latentH, latentW, metricsPort, http, httpRemote,
+            nats, config, prefix, decoder, latentH, latentW, metricsPort, http, httpRemote, roles, seeds, clusterHost, clusterPort,
         };
         weights.AddTo(cmd);
         cmd.SetAction((parse, ct) => RunAsync(new ServeOptions(parse.GetValue(nats), parse.GetValue(config), parse.GetValue(prefix),
             weights.Read(parse), parse.GetValue(decoder), parse.GetValue(latentH), parse.GetValue(latentW), parse.GetValue(metricsPort),
-            parse.GetValue(weights.UnloadTextEncoder), parse.GetValue(http), parse.GetValue(httpRemote)), Console.Out, Console.Error, ct));
+            parse.GetValue(weights.UnloadTextEncoder), parse.GetValue(http), parse.GetValue(httpRemote), parse.GetValue(roles), parse.GetValue(seeds),
+            parse.GetValue(clusterHost), parse.GetValue(clusterPort)), Console.Out, Console.Error, ct));
         return cmd;
+    }
+
+    /// <summary>The cluster options as HOCON over the user's file (a flag wins over the file, the file over the defaults).</summary>
+    private static Akka.Configuration.Config ClusterOverrides(ServeOptions o)
+    {
+        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+        static string List(string csv) => "[" + string.Join(", ", csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote)) + "]";
+        var lines = new List<string>();
+        if (o.Roles is not null) lines.Add($"selfforcing.cluster.roles = {List(o.Roles)}");
+        if (o.SeedNodes is not null) lines.Add($"selfforcing.cluster.seed-nodes = {List(o.SeedNodes)}");
+        if (o.ClusterHost is not null) lines.Add($"selfforcing.cluster.hostname = {Quote(o.ClusterHost)}");
+        if (o.ClusterPort is int port) lines.Add($"selfforcing.cluster.port = {port}");
+        return Akka.Configuration.ConfigurationFactory.ParseString(string.Join("\n", lines));
     }
 
     /// <summary>Runs until <paramref name="ct"/> fires, SIGINT or SIGTERM; then cancels every stream and exits 0.</summary>
@@ -47,7 +66,7 @@ public static class ServeCommand
         ServeHost? host = null;
         try
         {
-            var hocon = PipelineHocon.Load(o.ConfigPath);
+            var hocon = ClusterOverrides(o).WithFallback(PipelineHocon.Load(o.ConfigPath));
             var settings = ServeSettings.FromConfig(hocon);
             settings = (settings with
             {
@@ -66,7 +85,9 @@ public static class ServeCommand
             // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
             host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? (tiny ? "preview" : "vae"),
                 o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
-            stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
+            string roleNames = string.Join(", ", host.Cluster.Roles.Select(NodeRoles.Name));
+            if (host.NodeAddress is { } node) stdout.WriteLine($"cluster node {node} up with roles {roleNames}");
+            if (host.Cluster.Roles.Contains(NodeRole.Api)) stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");
             if (host.PageUrl is { } url) stdout.WriteLine($"page on {url}");
             stdout.Flush();
             try { await Task.Delay(Timeout.Infinite, stop.Token); }

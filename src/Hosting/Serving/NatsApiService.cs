@@ -72,7 +72,7 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
                 "start" => await Start(request),
                 "cancel" => Cancel(request),
                 "prompt" => await Prompt(request),
-                "list" => List(request),
+                "list" => await ListAsync(request),
                 _ => throw new ApiError($"unknown API subject '{subject ?? $"{Subjects.Prefix}.api.{verb}"}' (use {Subjects.Start}, {Subjects.Cancel}, {Subjects.Prompt} or {Subjects.List})"),
             };
         }
@@ -138,12 +138,19 @@ public sealed class NatsApiService(NatsConnection nats, JetStreamRecord record, 
         return new JsonObject { ["ok"] = true, ["from_chunk"] = from };
     }
 
-    private JsonObject List(JsonObject body)
+    private async Task<JsonObject> ListAsync(JsonObject body)
     {
         ApiRequests.List(body);
+        var placements = (await pipeline.PlacementsAsync()).ByStream;
         var array = new JsonArray();
         foreach (var s in _streams.Values.Select(v => v.Stream).OrderBy(s => s.Id, StringComparer.Ordinal))
-            array.Add(new JsonObject { ["stream"] = s.Id, ["state"] = s.State, ["chunks_published"] = s.ChunksPublished, ["prompt"] = s.Prompt });
+        {
+            var item = new JsonObject { ["stream"] = s.Id, ["state"] = s.State, ["chunks_published"] = s.ChunksPublished, ["prompt"] = s.Prompt };
+            // Where a live stream runs: per role, the node serving it (its cluster address).
+            if (placements.TryGetValue(s.Id, out var nodes))
+                item["nodes"] = new JsonObject(nodes.Select(kv => KeyValuePair.Create(Actors.Streams.NodeRoles.Name(kv.Key), (JsonNode?)kv.Value)));
+            array.Add(item);
+        }
         return new JsonObject { ["streams"] = array };
     }
 

@@ -2,6 +2,8 @@ using Akka.Actor;
 using Akka.Configuration;
 using NATS.Client.Core;
 using SelfForcing.Actors;
+using SelfForcing.Actors.Cluster;
+using SelfForcing.Actors.Streams;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Actors.Faults;
 using SelfForcing.Hosting.Page;
@@ -16,22 +18,30 @@ public sealed class ServeHost : IAsyncDisposable
 {
     private readonly ActorSystem _system;
     private readonly PipelineEngines _engines;
-    private readonly NatsConnection _nats;
+    private readonly NatsConnection? _nats;
     private readonly CancellationTokenSource _stop;
     private readonly Task _api;
+    private readonly NatsApiService? _apiService;
+    private readonly SelfForcingPipeline? _pipeline;
     private bool _stopped;
     private PageServer? _page;
 
-    public NatsApiService Api { get; }
+    /// <summary>The NATS API (a node with the api role only).</summary>
+    public NatsApiService Api => _apiService ?? throw new InvalidOperationException("this node has no api role");
     public ServeSettings Settings { get; }
-    public SelfForcingPipeline Pipeline { get; }
+    public ClusterSettings Cluster { get; }
+    /// <summary>The pipeline's API (a node with the api role only).</summary>
+    public SelfForcingPipeline Pipeline => _pipeline ?? throw new InvalidOperationException("this node has no api role");
+    /// <summary>This node's cluster address (<c>akka.tcp://selfforcing@host:port</c>), or null for a single process.</summary>
+    public string? NodeAddress { get; }
     /// <summary>The page's address (<c>http://127.0.0.1:8080/</c>), or null when <see cref="ServeSettings.Http"/> is empty.</summary>
     public string? PageUrl => _page?.Url;
 
-    private ServeHost(ActorSystem system, PipelineEngines engines, NatsConnection nats, NatsApiService api, ServeSettings settings,
-        SelfForcingPipeline pipeline, CancellationTokenSource stop, Task apiLoop)
+    private ServeHost(ActorSystem system, PipelineEngines engines, NatsConnection? nats, NatsApiService? api, ServeSettings settings, ClusterSettings cluster,
+        SelfForcingPipeline? pipeline, CancellationTokenSource stop, Task apiLoop, string? nodeAddress)
     {
-        _system = system; _engines = engines; _nats = nats; Api = api; Settings = settings; Pipeline = pipeline; _stop = stop; _api = apiLoop;
+        _system = system; _engines = engines; _nats = nats; _apiService = api; Settings = settings; Cluster = cluster; _pipeline = pipeline; _stop = stop;
+        _api = apiLoop; NodeAddress = nodeAddress;
     }
 
     /// <param name="buildEngines">Called once NATS is reached (a down server is reported before minutes of loading);
@@ -41,7 +51,11 @@ public sealed class ServeHost : IAsyncDisposable
         int? latentHeight, int? latentWidth, TextWriter log, FaultInjector? faults = null, CancellationToken ct = default)
     {
         var pipelineSettings = PipelineSettings.FromConfig(hocon);
-        var nats = new NatsConnection(new NatsOpts
+        var cluster = ClusterSettings.FromConfig(hocon);
+        if (!cluster.Clustered && cluster.Roles.Count != NodeRoles.All.Count)
+            throw new ArgumentException("a node with only some roles needs seed nodes to find the others (--seed-nodes)");
+        bool api = cluster.Roles.Contains(NodeRole.Api);
+        NatsConnection? nats = api ? new NatsConnection(new NatsOpts
         {
             Url = settings.NatsUrl,
             Name = "selfforcing-serve",
@@ -50,30 +64,45 @@ public sealed class ServeHost : IAsyncDisposable
             ReconnectWaitMin = TimeSpan.FromMilliseconds(100),
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
             ConnectTimeout = TimeSpan.FromSeconds(3),
-        });
+        }) : null;
         ActorSystem? system = null;
         PipelineEngines? engines = null;
         try
         {
-            try { await nats.ConnectAsync(); }
-            catch (NatsException e)
+            JetStreamRecord? record = null;
+            if (nats is not null)
             {
-                throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {e.GetBaseException().Message}", e);
+                try { await nats.ConnectAsync(); }
+                catch (NatsException e)
+                {
+                    throw new InvalidOperationException($"cannot reach NATS at {settings.NatsUrl}: {e.GetBaseException().Message}", e);
+                }
+                record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
             }
-            var record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
             engines = buildEngines();
-            system = ActorSystem.Create("selfforcing", hocon);
-            var pipeline = SelfForcingPipeline.Start(system, pipelineSettings, engines, faults ?? FaultInjector.FromConfig(hocon.GetConfig("selfforcing.fault-injection")));
-            var api = new NatsApiService(nats, record, pipeline, settings, engines.Decode.Decoders, defaultDecoder, latentHeight, latentWidth, log);
-            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            system = ActorSystem.Create(ClusterSettings.SystemName, cluster.AkkaConfig().WithFallback(hocon));
+            faults ??= FaultInjector.FromConfig(hocon.GetConfig("selfforcing.fault-injection"));
+            string? nodeAddress = null;
+            SelfForcingPipeline? pipeline;
+            if (cluster.Clustered)
+            {
+                pipeline = SelfForcingNode.Start(system, cluster.Roles, pipelineSettings, engines, faults);
+                nodeAddress = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
+                await JoinedAsync(system, ct);
+            }
+            else pipeline = SelfForcingPipeline.Start(system, pipelineSettings, engines, faults);
             var stop = new CancellationTokenSource();
-            var loop = Task.Run(() => api.RunAsync(ready, stop.Token));
+            if (nats is null || pipeline is null)
+                return new ServeHost(system, engines, nats, null, settings, cluster, pipeline, stop, Task.CompletedTask, nodeAddress);
+            var apiService = new NatsApiService(nats, record!, pipeline, settings, engines.Decode.Decoders, defaultDecoder, latentHeight, latentWidth, log);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var loop = Task.Run(() => apiService.RunAsync(ready, stop.Token));
             if (await Task.WhenAny(ready.Task, loop) == loop) await loop; // the subscription failed: throw why
-            var host = new ServeHost(system, engines, nats, api, settings, pipeline, stop, loop);
+            var host = new ServeHost(system, engines, nats, apiService, settings, cluster, pipeline, stop, loop, nodeAddress);
             if (settings.Http.Length > 0)
             {
                 PageEndpoint.TryParse(settings.Http, out var endpoint); // validated with the settings
-                try { host._page = await PageServer.StartAsync(api, endpoint, log, ct); }
+                try { host._page = await PageServer.StartAsync(apiService, endpoint, log, ct); }
                 catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
                 {
                     await host.StopAsync();
@@ -86,9 +115,18 @@ public sealed class ServeHost : IAsyncDisposable
         {
             if (system is not null) await system.Terminate();
             engines?.Dispose();
-            await nats.DisposeAsync();
+            if (nats is not null) await nats.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Waits until this node is an Up member (its seed nodes answered), so the ready line means it can take work.</summary>
+    private static async Task JoinedAsync(ActorSystem system, CancellationToken ct)
+    {
+        var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Akka.Cluster.Cluster.Get(system).RegisterOnMemberUp(() => up.TrySetResult());
+        using var reg = ct.Register(() => up.TrySetCanceled(ct));
+        await up.Task;
     }
 
     /// <summary>Cancels every stream (their closing events are published), frees the engines, closes NATS.</summary>
@@ -97,12 +135,14 @@ public sealed class ServeHost : IAsyncDisposable
         if (_stopped) return;
         _stopped = true;
         if (_page is not null) await _page.DisposeAsync();
-        await Api.StopAsync(TimeSpan.FromSeconds(10));
+        if (_apiService is not null) await _apiService.StopAsync(TimeSpan.FromSeconds(10));
         _stop.Cancel();
         try { await _api; } catch (OperationCanceledException) { }
+        // A cluster node leaves the cluster first, so the others move on at once instead of waiting to down it.
+        if (Cluster.Clustered) await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClrExitReason.Instance);
         await _system.Terminate();
         _engines.Dispose();
-        await _nats.DisposeAsync();
+        if (_nats is not null) await _nats.DisposeAsync();
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();
