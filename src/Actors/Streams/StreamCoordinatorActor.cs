@@ -72,7 +72,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         {
             int nodes = _endpoints.Of(NodeRole.Denoiser).Count;
             Sender.Tell(nodes == 0
-                ? new StreamRejected("no denoiser node is up", null, AtCapacity: true)
+                ? new StreamRejected("no denoiser node is up", null)
                 : new StreamRejected($"at capacity: the server runs its limit of {nodes * _settings.MaxStreams} streams", null, AtCapacity: true));
             return;
         }
@@ -81,7 +81,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
         {
             if (PickLeastUsed(role, exclude: null) is not { } endpoint)
             {
-                Sender.Tell(new StreamRejected($"no {NodeRoles.Name(role)} node is up", null, AtCapacity: true));
+                Sender.Tell(new StreamRejected($"no {NodeRoles.Name(role)} node is up", null));
                 return;
             }
             placement[role] = endpoint;

@@ -12,6 +12,7 @@ namespace SelfForcing.Actors.Tests.Wire;
 /// serialize-messages: what a cluster does between nodes, minus the network) — so conditioning, latents, frames and
 /// decoder snapshots are exported and imported at every hop. The video must equal the in-process run's bit for bit.
 /// </summary>
+[Collection("wire serializer counters")]
 public class SerializedPipelineTests() : TestKit(PipelineHocon.Default)
 {
     [Theory]

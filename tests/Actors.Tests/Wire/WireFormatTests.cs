@@ -10,6 +10,7 @@ using static TorchSharp.torch;
 namespace SelfForcing.Actors.Tests.Wire;
 
 /// <summary>The wire format of messages between nodes: every wire message round-trips, tensors keep their bits, bad payloads are refused by name.</summary>
+[Collection("wire serializer counters")]
 public class WireFormatTests() : TestKit(PipelineHocon.Default)
 {
     private WireSerializer Serializer => new((ExtendedActorSystem)Sys);
