@@ -16,7 +16,7 @@ namespace SelfForcing.Hosting.Serving;
 /// </summary>
 public sealed class ServeHost : IAsyncDisposable
 {
-    private readonly ActorSystem _system;
+    private readonly ActorSystemHost _system;
     private readonly PipelineEngines _engines;
     private readonly NatsConnection? _nats;
     private readonly CancellationTokenSource _stop;
@@ -37,7 +37,7 @@ public sealed class ServeHost : IAsyncDisposable
     /// <summary>The page's address (<c>http://127.0.0.1:8080/</c>), or null when <see cref="ServeSettings.Http"/> is empty.</summary>
     public string? PageUrl => _page?.Url;
 
-    private ServeHost(ActorSystem system, PipelineEngines engines, NatsConnection? nats, NatsApiService? api, ServeSettings settings, ClusterSettings cluster,
+    private ServeHost(ActorSystemHost system, PipelineEngines engines, NatsConnection? nats, NatsApiService? api, ServeSettings settings, ClusterSettings cluster,
         SelfForcingPipeline? pipeline, CancellationTokenSource stop, Task apiLoop, string? nodeAddress)
     {
         _system = system; _engines = engines; _nats = nats; _apiService = api; Settings = settings; Cluster = cluster; _pipeline = pipeline; _stop = stop;
@@ -65,7 +65,7 @@ public sealed class ServeHost : IAsyncDisposable
             ReconnectWaitMax = TimeSpan.FromSeconds(2),
             ConnectTimeout = TimeSpan.FromSeconds(3),
         }) : null;
-        ActorSystem? system = null;
+        ActorSystemHost? system = null;
         PipelineEngines? engines = null;
         try
         {
@@ -80,17 +80,22 @@ public sealed class ServeHost : IAsyncDisposable
                 record = await JetStreamRecord.OpenAsync(nats, settings, new ApiSubjects(settings.SubjectPrefix), ct);
             }
             engines = buildEngines();
-            system = ActorSystem.Create(ClusterSettings.SystemName, cluster.AkkaConfig().WithFallback(hocon));
             faults ??= FaultInjector.FromConfig(hocon.GetConfig("selfforcing.fault-injection"));
+            SelfForcingPipeline? pipeline = null;
+            var nodeEngines = engines;
+            system = await ActorSystemHost.StartAsync(ClusterSettings.SystemName, cluster.AkkaConfig().WithFallback(hocon), (actors, registry) =>
+            {
+                pipeline = cluster.Clustered
+                    ? SelfForcingNode.Start(actors, cluster.Roles, pipelineSettings, nodeEngines, faults)
+                    : SelfForcingPipeline.Start(actors, pipelineSettings, nodeEngines, faults);
+                if (pipeline is not null) registry.Register<SelfForcingPipeline>(pipeline.Coordinator);
+            }, ct);
             string? nodeAddress = null;
-            SelfForcingPipeline? pipeline;
             if (cluster.Clustered)
             {
-                pipeline = SelfForcingNode.Start(system, cluster.Roles, pipelineSettings, engines, faults);
-                nodeAddress = Akka.Cluster.Cluster.Get(system).SelfAddress.ToString();
-                await JoinedAsync(system, ct);
+                nodeAddress = Akka.Cluster.Cluster.Get(system.System).SelfAddress.ToString();
+                await JoinedAsync(system.System, ct);
             }
-            else pipeline = SelfForcingPipeline.Start(system, pipelineSettings, engines, faults);
             var stop = new CancellationTokenSource();
             if (nats is null || pipeline is null)
                 return new ServeHost(system, engines, nats, null, settings, cluster, pipeline, stop, Task.CompletedTask, nodeAddress);
@@ -113,7 +118,7 @@ public sealed class ServeHost : IAsyncDisposable
         }
         catch
         {
-            if (system is not null) await system.Terminate();
+            if (system is not null) await system.DisposeAsync();
             engines?.Dispose();
             if (nats is not null) await nats.DisposeAsync();
             throw;
@@ -138,9 +143,8 @@ public sealed class ServeHost : IAsyncDisposable
         if (_apiService is not null) await _apiService.StopAsync(TimeSpan.FromSeconds(10));
         _stop.Cancel();
         try { await _api; } catch (OperationCanceledException) { }
-        // A cluster node leaves the cluster first, so the others move on at once instead of waiting to down it.
-        if (Cluster.Clustered) await CoordinatedShutdown.Get(_system).Run(CoordinatedShutdown.ClrExitReason.Instance);
-        await _system.Terminate();
+        // Coordinated shutdown: a cluster node leaves the cluster first, so the others move on at once instead of downing it.
+        await _system.DisposeAsync();
         _engines.Dispose();
         if (_nats is not null) await _nats.DisposeAsync();
     }
