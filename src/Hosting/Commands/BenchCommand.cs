@@ -18,7 +18,7 @@ public static class BenchCommand
         var device = new Option<string>("--device") { Description = "cpu, cuda, cuda:N", DefaultValueFactory = _ => "cpu" };
         var dtype = new Option<string>("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
-        var stage = new Option<string>("--stage") { Description = "denoise (the DiT), decode (a decoder) or encode (ffmpeg, fMP4/JPEG)", DefaultValueFactory = _ => "denoise" };
+        var stage = new Option<string>("--stage") { Description = "denoise (the DiT), decode (a decoder), encode (ffmpeg, fMP4/JPEG) or wire (one cross-node hop of each chunk message)", DefaultValueFactory = _ => "denoise" };
         var format = new Option<string>("--format") { Description = "with --stage encode: fmp4 or jpeg", DefaultValueFactory = _ => "fmp4" };
         var decoder = new Option<string>("--decoder") { Description = "with --stage decode: vae or taehv", DefaultValueFactory = _ => "vae" };
         var latentFrames = new Option<int>("--latent-frames") { Description = "with --stage decode: latent frames per chunk", DefaultValueFactory = _ => 3 };
@@ -50,7 +50,12 @@ public static class BenchCommand
                 EncodeBenchmark.Run(parse.GetValue(format)!, w * 8, h * 8, 12, c, 16, Console.Out);
                 return 0;
             }
-            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise, decode or encode");
+            if (parse.GetValue(stage) == "wire")
+            {
+                WireBenchmark.Run(h, w, c, Console.Out);
+                return 0;
+            }
+            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be denoise, decode, encode or wire");
             var result = DenoiseBenchmark.Run(new DenoiseBenchOptions(parse.GetValue(config)!, h, w, c, s, parse.GetValue(device)!, dt,
                 parse.GetValue(threads)), Console.Out);
             Console.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
