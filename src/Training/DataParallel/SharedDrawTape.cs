@@ -31,8 +31,9 @@ public sealed class SharedDrawTape(ITrainingRandom master, long batch) : IDispos
         {
             if (index == _draws.Count)
             {
+                // The tape owns its draws: out of every dispose scope (a replica's scope ends before the others have read them).
                 using var scope = NewDisposeScope();
-                _draws.Add((role, draw().MoveToOuterDisposeScope()));
+                _draws.Add((role, draw().DetachFromDisposeScope()));
             }
             var (r, full) = _draws[index];
             if (r != role || !full.shape.SequenceEqual(fullShape))
