@@ -41,7 +41,7 @@ public static class TrainCommand
                 }, output);
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException)
             {
                 (stderr ?? Console.Error).WriteLine($"error: {e.Message}");
                 return 1;
