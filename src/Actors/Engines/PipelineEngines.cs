@@ -21,10 +21,19 @@ public sealed record PipelineEngines(ITextEncodeEngine Text, IDenoiseEngine Deno
         var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
         var model = new CausalWanModel(config, denoiseDevice);
         model.InitializeRandom(weightSeed, std: 0.05);
+        return Tiny(settings, model, weightSeed);
+    }
+
+    /// <summary>The tiny stack around a given tiny generator (e.g. one trained by <c>selfforcing train</c>); takes ownership of it.</summary>
+    /// <param name="textSeed">Seed of the tiny text encoder's weights (training's prompt encoder uses 0, as generate does).</param>
+    public static PipelineEngines Tiny(PipelineSettings settings, CausalWanModel model, long textSeed = 0)
+    {
+        var config = model.Config;
+        var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
         model.eval();
         return new PipelineEngines(
-            new TinyTextEncodeEngine(config.TextLen, config.TextDim, Model.TorchRuntime.ParseDevice(settings.TextEncoderDevice), weightSeed),
-            new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32, longStreams: localAttnSize > 0 ? null : settings.LongStreamAttention),
+            new TinyTextEncodeEngine(config.TextLen, config.TextDim, Model.TorchRuntime.ParseDevice(settings.TextEncoderDevice), textSeed),
+            new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32, longStreams: config.LocalAttnSize > 0 ? null : settings.LongStreamAttention),
             new LatentPreviewDecodeEngine(Model.TorchRuntime.ParseDevice(settings.DecoderDevice)));
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SelfForcing.Hosting.Training;
+using SelfForcing.Training.Config;
 
 namespace SelfForcing.Hosting.Commands;
 
@@ -13,20 +14,34 @@ public static class TrainCommand
         var resume = new Option<string?>("--resume") { Description = "a checkpoint_model_NNNNNN folder to continue from (same --seed)" };
         var seed = new Option<long>("--seed") { Description = "seed of the weights, prompts and training draws", DefaultValueFactory = _ => 0 };
         var saveEvery = new Option<int>("--save-every") { Description = "checkpoint interval in steps (log_iters); the last step is always saved", DefaultValueFactory = _ => 50 };
+        var config = new Option<string?>("--config") { Description = "a reference-style YAML config (keys of configs/self_forcing_dmd.yaml), laid over the reference defaults" };
+        var prompts = new Option<string?>("--prompts") { Description = "prompt file, one prompt a line (default: the config's data_path if your config sets it, else random embeddings)" };
+        var embeddingCache = new Option<string?>("--embedding-cache") { Description = "folder of cached text embeddings (default ~/.cache/selfforcing/text-embeddings)" };
+        var devices = new Option<string?>("--devices") { Description = "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1); batch_size is per device" };
         var cmd = new Command("train", "DMD-train tiny random models on the CPU, with reference-layout checkpoints and exact resume.")
         {
-            steps, outDir, resume, seed, saveEvery,
+            steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices,
         };
         cmd.SetAction(parse =>
         {
             var output = stdout ?? Console.Out;
             try
             {
-                TinyDmdRun.Run(new TrainOptions(parse.GetValue(steps), parse.GetValue(outDir)!, parse.GetValue(resume), parse.GetValue(seed),
-                    parse.GetValue(saveEvery)), output);
+                var cfg = TrainingConfig.Load(parse.GetValue(config));
+                foreach (var warning in cfg.Warnings) (stderr ?? Console.Error).WriteLine($"warning: {warning}");
+                bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+                // An explicit flag wins over the config, the config over the reference defaults.
+                TinyDmdRun.Run(new TrainOptions(parse.GetValue(steps), parse.GetValue(outDir)!, parse.GetValue(resume),
+                    Given(seed) ? parse.GetValue(seed) : cfg.Settings.Seed, Given(saveEvery) ? parse.GetValue(saveEvery) : cfg.Settings.LogIters)
+                {
+                    Settings = cfg.Settings,
+                    Prompts = parse.GetValue(prompts) ?? (cfg.DataPathFromUser ? cfg.DataPath : null),
+                    EmbeddingCache = parse.GetValue(embeddingCache),
+                    Devices = parse.GetValue(devices)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                }, output);
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException)
             {
                 (stderr ?? Console.Error).WriteLine($"error: {e.Message}");
                 return 1;

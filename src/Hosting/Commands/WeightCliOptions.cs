@@ -7,7 +7,7 @@ namespace SelfForcing.Hosting.Commands;
 public sealed class WeightCliOptions
 {
     public Option<string?> WanDir { get; } = new("--wan-dir") { Description = "Wan2.1-T2V-1.3B folder (config, DiT, UMT5, VAE, tokenizer); omit for the tiny random model" };
-    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "self_forcing_dmd.pt" };
+    public Option<string?> Checkpoint { get; } = new("--checkpoint") { Description = "self_forcing_dmd.pt; without --wan-dir, a tiny model.pt written by selfforcing train" };
     public Option<bool> UseEma { get; } = new("--use-ema") { Description = "load generator_ema instead of generator" };
     public Option<string> DType { get; } = new("--dtype") { Description = GeneratorDType.Help, DefaultValueFactory = _ => "auto" };
     public Option<string?> Taehv { get; } = new("--taehv") { Description = "taew2_1.pth: enables decoder taehv (needs --wan-dir)" };

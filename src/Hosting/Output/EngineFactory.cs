@@ -28,7 +28,14 @@ public static class EngineFactory
         if (w.WanDir is null)
         {
             // An impossible window is the user's error to hear first, alone.
-            (Model.Dit.WanConfig.Tiny with { LocalAttnSize = w.LocalAttnSize ?? -1, SinkSize = w.SinkSize ?? 0 }).Validate();
+            var tiny = WeightFiles.TinyConfig(w).Validate();
+            if (w.Checkpoint is not null)
+            {
+                log.WriteLine($"No --wan-dir: the tiny model with the generator{(w.UseEma ? "_ema" : "")} weights of {w.Checkpoint} (a selfforcing train checkpoint).");
+                var trained = WanCheckpointLoader.LoadCausal(tiny, w.Checkpoint, w.UseEma, TorchRuntime.ParseDevice(settings.DenoiserDevice), ScalarType.Float32,
+                    new LoadProgress(log));
+                return PipelineEngines.Tiny(settings, trained);
+            }
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
             // No window given: global attention like the reference, with HOCON's rolling cache for long/unbounded streams.
             return PipelineEngines.Tiny(settings, localAttnSize: w.LocalAttnSize ?? -1, sinkSize: w.SinkSize ?? 0);

@@ -34,7 +34,9 @@ public static class WeightFiles
         var problems = new List<string>();
         if (w.WanDir is null)
         {
-            if (w.Checkpoint is not null) problems.Add("--checkpoint needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
+            // Without --wan-dir a checkpoint is the tiny model's (selfforcing train writes those).
+            if (w.Checkpoint is not null)
+                CheckTinyGenerator(problems, w);
             if (w.Taehv is not null) problems.Add("--taehv needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
             return problems;
         }
@@ -65,6 +67,20 @@ public static class WeightFiles
     {
         var problems = Problems(w);
         if (problems.Count > 0) throw new WeightFilesException(problems);
+    }
+
+    /// <summary>The tiny generator's config as <c>generate</c> builds it (attention options from the command line).</summary>
+    public static WanConfig TinyConfig(WeightOptions w) => WanConfig.Tiny with { LocalAttnSize = w.LocalAttnSize ?? -1, SinkSize = w.SinkSize ?? 0 };
+
+    private static void CheckTinyGenerator(List<string> problems, WeightOptions w)
+    {
+        const string what = "the tiny model's checkpoint (--checkpoint without --wan-dir)";
+        if (!File.Exists(w.Checkpoint))
+        {
+            problems.Add(Directory.Exists(w.Checkpoint) ? $"{what} is a folder, expected a file: {w.Checkpoint}" : $"missing {what}: {w.Checkpoint}");
+            return;
+        }
+        Check(problems, w.Checkpoint!, what, p => WanCheckpointLoader.Check(TinyConfig(w), p, w.UseEma));
     }
 
     private static void CheckGenerator(List<string> problems, string wanDir, string path, string? checkpoint, bool useEma, string what, bool configOk)

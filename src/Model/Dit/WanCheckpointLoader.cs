@@ -35,6 +35,29 @@ public static class WanCheckpointLoader
     {
         var config = ReadConfig(wanFolder, localAttnSize, sinkSize);
         using var source = OpenGenerator(wanFolder, selfForcingCheckpoint, useEma);
+        return Load(config, source, device, dtype, progress);
+    }
+
+    /// <summary>
+    /// A generator of a given config (e.g. <see cref="WanConfig.Tiny"/>, which has no folder) from a Self-Forcing
+    /// checkpoint such as <c>selfforcing train</c> writes, strictly.
+    /// </summary>
+    public static CausalWanModel LoadCausal(WanConfig config, string selfForcingCheckpoint, bool useEma, Device device, ScalarType dtype,
+        LoadProgress? progress = null)
+    {
+        using var source = OpenCheckpoint(selfForcingCheckpoint, useEma);
+        return Load(config, source, device, dtype, progress);
+    }
+
+    /// <summary>What <see cref="LoadCausal(WanConfig, string, bool, Device, ScalarType, LoadProgress?)"/> would reject, from headers only.</summary>
+    public static void Check(WanConfig config, string selfForcingCheckpoint, bool useEma)
+    {
+        using var source = OpenCheckpoint(selfForcingCheckpoint, useEma);
+        CheckShapes(config, source.Weights, source.What);
+    }
+
+    private static CausalWanModel Load(WanConfig config, GeneratorSource source, Device device, ScalarType dtype, LoadProgress? progress)
+    {
         CheckShapes(config, source.Weights, source.What);
         var load = progress?.Begin($"the generator ({dtype}, {device})", source.Path, source.Bytes);
         var model = new CausalWanModel(config, device, dtype, WeightInit.Uninitialised);
@@ -89,6 +112,11 @@ public static class WanCheckpointLoader
             var folder = StateDict.Open(wanFolder);
             return new GeneratorSource(folder, folder, $"{wanFolder} (Wan2.1 DiT)", wanFolder);
         }
+        return OpenCheckpoint(selfForcingCheckpoint, useEma);
+    }
+
+    private static GeneratorSource OpenCheckpoint(string selfForcingCheckpoint, bool useEma)
+    {
         var sd = StateDict.Open(selfForcingCheckpoint);
         try
         {

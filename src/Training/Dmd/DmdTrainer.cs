@@ -1,6 +1,7 @@
 using SelfForcing.Model.Sampling;
 using SelfForcing.Training.Objectives;
 using SelfForcing.Training.Optim;
+using SelfForcing.Training.DataParallel;
 using SelfForcing.Training.Randomness;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -18,48 +19,52 @@ public sealed record DmdStepReport(
 /// Self-Forcing rollout (gradient through the exit calls) scored by the DMD loss, then clip and AdamW (and the EMA);
 /// on every step a fresh no-grad rollout trains the critic's flow loss. Each phase takes its own prompt batch. The step
 /// counter counts critic updates; the EMA is created from the current weights when it reaches <c>ema_start_step</c>.
+/// <para>
+/// Data parallel: with follower replicas (copies of the networks on other devices), each phase splits the batch by rows
+/// across the replicas, every replica computes its share's gradients (at once when their devices differ), and the
+/// gradients are averaged onto the primary, weighted by share size, so the update equals one replica's on the whole batch
+/// (the draws are shared through a <see cref="SharedDrawTape"/>). The primary alone clips, steps and keeps the EMA; its
+/// new weights are copied to the followers. Checkpoints hold the primary only.
+/// </para>
 /// </summary>
 public sealed class DmdTrainer : IDisposable
 {
-    private readonly List<(string Name, Parameter Param)> _generatorParams;
-    private readonly List<(string Name, Parameter Param)> _criticParams;
+    private readonly DmdReplica _primary;
+    private readonly IReadOnlyList<DmdReplica> _replicas;
     private readonly AdamW _generatorOptimizer;
     private readonly AdamW _criticOptimizer;
-    private readonly DmdGeneratorLoss _generatorLoss;
-    private readonly DmdCriticLoss _criticLoss;
     private readonly ITrainingRandom _random;
 
-    public SelfForcingRollout Rollout { get; }
-    public ScoreNetwork RealScore { get; }
-    public ScoreNetwork FakeScore { get; }
+    public SelfForcingRollout Rollout => _primary.Rollout;
+    public ScoreNetwork RealScore => _primary.RealScore;
+    public ScoreNetwork FakeScore => _primary.FakeScore;
     public DmdSettings Settings { get; }
     /// <summary>Latent shape of one sample [F, C, H, W].</summary>
     public long[] LatentShape { get; }
     public long Step { get; private set; }
     public ExponentialMovingAverage? Ema { get; private set; }
+    /// <summary>Replicas, the primary first.</summary>
+    public int ReplicaCount => _replicas.Count;
 
     public DmdTrainer(SelfForcingRollout rollout, ScoreNetwork realScore, ScoreNetwork fakeScore, long[] latentShape, DmdSettings settings,
         ITrainingRandom random)
+        : this(rollout, realScore, fakeScore, latentShape, settings, random, [])
+    {
+    }
+
+    /// <param name="followers">Further replicas (same architectures; any weights: the primary's are copied into them).</param>
+    public DmdTrainer(SelfForcingRollout rollout, ScoreNetwork realScore, ScoreNetwork fakeScore, long[] latentShape, DmdSettings settings,
+        ITrainingRandom random, IReadOnlyList<(SelfForcingRollout Rollout, ScoreNetwork RealScore, ScoreNetwork FakeScore)> followers)
     {
         if (latentShape.Length != 4) throw new ArgumentException("latent shape must be [F, C, H, W]", nameof(latentShape));
-        Rollout = rollout; RealScore = realScore; FakeScore = fakeScore; LatentShape = latentShape;
+        LatentShape = latentShape;
         Settings = settings.Validate();
         _random = random;
-        // The teacher is frozen: it never holds a gradient, so no optimiser or clip can touch it.
-        foreach (var p in realScore.Model.parameters()) p.requires_grad_(false);
-        _generatorParams = rollout.Generator.Model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        _criticParams = fakeScore.Model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        _generatorOptimizer = new AdamW(_generatorParams, settings.Optimizers.Generator);
-        _criticOptimizer = new AdamW(_criticParams, settings.Optimizers.Critic);
-        var scheduler = rollout.Generator.Scheduler;
-        _generatorLoss = new DmdGeneratorLoss(realScore, fakeScore, scheduler)
-        {
-            RealGuidanceScale = settings.GuidanceScale, TimestepShift = settings.TimestepShift, MinStep = settings.MinStep, MaxStep = settings.MaxStep,
-        };
-        _criticLoss = new DmdCriticLoss(fakeScore, scheduler)
-        {
-            TimestepShift = settings.TimestepShift, MinStep = settings.MinStep, MaxStep = settings.MaxStep,
-        };
+        _primary = new DmdReplica(rollout, realScore, fakeScore, Settings);
+        _replicas = [_primary, .. followers.Select(f => new DmdReplica(f.Rollout, f.RealScore, f.FakeScore, Settings))];
+        _generatorOptimizer = new AdamW(_primary.GeneratorParams, settings.Optimizers.Generator);
+        _criticOptimizer = new AdamW(_primary.CriticParams, settings.Optimizers.Critic);
+        SyncReplicas(teacher: true);
     }
 
     /// <param name="generatorPrompts">[B, text_len, text_dim] for the generator phase (ignored on critic-only steps).</param>
@@ -72,36 +77,129 @@ public sealed class DmdTrainer : IDisposable
         if (trainGenerator)
         {
             using var scope = NewDisposeScope();
-            _generatorOptimizer.ZeroGrad();
-            var noise = Noise(generatorPrompts);
-            var rollout = Rollout.Run(noise, generatorPrompts, _random);
-            var loss = _generatorLoss.Compute(rollout.Output, generatorPrompts, negativePrompts, _random);
-            loss.Loss.backward();
-            genNorm = GradientClipping.ClipGradNorm(_generatorParams.Select(p => (Tensor)p.Param), Settings.MaxGradNorm);
+            foreach (var r in _replicas) DmdReplica.ZeroGrad(r.GeneratorParams);
+            var parts = RunShares(generatorPrompts, (r, rows, random) =>
+            {
+                var (loss, norm) = r.GeneratorGradients(rows(generatorPrompts), rows(negativePrompts), LatentShape, random);
+                return [loss, norm];
+            });
+            AverageGradients(r => r.GeneratorParams, parts);
+            genNorm = GradientClipping.ClipGradNorm(_primary.GeneratorParams.Select(p => (Tensor)p.Param), Settings.MaxGradNormGenerator);
             _generatorOptimizer.Step();
-            Ema?.Update(_generatorParams);
-            genLoss = loss.Loss.item<double>();
-            dmdNorm = loss.DmdGradientNorm.to(ScalarType.Float64).item<double>();
+            Ema?.Update(_primary.GeneratorParams);
+            CopyToFollowers(r => r.GeneratorParams);
+            genLoss = Weighted(parts, 0);
+            dmdNorm = Weighted(parts, 1);
         }
 
         double criticLoss, criticNorm;
         using (var scope = NewDisposeScope())
         {
-            _criticOptimizer.ZeroGrad();
-            Tensor latents;
-            using (no_grad())
-                latents = Rollout.Run(Noise(criticPrompts), criticPrompts, _random).Output;
-            var loss = _criticLoss.Compute(latents, criticPrompts, _random);
-            loss.Loss.backward();
-            criticNorm = GradientClipping.ClipGradNorm(_criticParams.Select(p => (Tensor)p.Param), Settings.MaxGradNorm);
+            foreach (var r in _replicas) DmdReplica.ZeroGrad(r.CriticParams);
+            var parts = RunShares(criticPrompts, (r, rows, random) => [r.CriticGradients(rows(criticPrompts), LatentShape, random)]);
+            AverageGradients(r => r.CriticParams, parts);
+            criticNorm = GradientClipping.ClipGradNorm(_primary.CriticParams.Select(p => (Tensor)p.Param), Settings.MaxGradNormCritic);
             _criticOptimizer.Step();
-            criticLoss = loss.Loss.to(ScalarType.Float64).item<double>();
+            CopyToFollowers(r => r.CriticParams);
+            criticLoss = Weighted(parts, 0);
         }
 
         Step++;
         if (Step >= Settings.EmaStartStep && Ema is null && Settings.EmaWeight > 0)
-            Ema = new ExponentialMovingAverage(_generatorParams, Settings.EmaWeight);
+            Ema = new ExponentialMovingAverage(_primary.GeneratorParams, Settings.EmaWeight);
         return new DmdStepReport(Step, trainGenerator, genLoss, genNorm, dmdNorm, criticLoss, criticNorm, Ema is not null);
+    }
+
+    /// <summary>A replica's share of a phase: its rows of the batch (moved to its device) and its values to report.</summary>
+    private sealed record Share(DmdReplica Replica, long Rows, double[] Values);
+
+    /// <summary>
+    /// Runs one phase on every replica's rows. One replica: the whole batch with the trainer's random source itself (so a
+    /// single-device run draws exactly as before). Several: rows split as evenly as possible, draws through one tape.
+    /// </summary>
+    private List<Share> RunShares(Tensor prompts, Func<DmdReplica, Func<Tensor, Tensor>, ITrainingRandom, double[]> phase)
+    {
+        long batch = prompts.shape[0];
+        if (_replicas.Count == 1) return [new Share(_primary, batch, phase(_primary, t => t, _random))];
+        if (batch < _replicas.Count)
+            throw new ArgumentException($"a batch of {batch} cannot be split across {_replicas.Count} replicas (batch_size is per device)");
+        using var tape = new SharedDrawTape(_random, batch);
+        var shares = new Share[_replicas.Count];
+        long offset = 0;
+        var jobs = new List<Action>();
+        for (int i = 0; i < _replicas.Count; i++)
+        {
+            long rows = batch / _replicas.Count + (i < batch % _replicas.Count ? 1 : 0), start = offset;
+            var replica = _replicas[i];
+            var random = tape.For(start, rows);
+            int slot = i;
+            jobs.Add(() =>
+            {
+                using var scope = NewDisposeScope();
+                shares[slot] = new Share(replica, rows, phase(replica, t => t.narrow(0, start, rows).to(replica.Device), random));
+            });
+            offset += rows;
+        }
+        // Replicas on distinct devices run at once (one thread each: dispose scopes are per thread); replicas sharing a
+        // device would only contend for it, so they take turns.
+        bool distinct = _replicas.Select(r => r.Device.ToString()).Distinct().Count() == _replicas.Count;
+        if (distinct) Parallel.Invoke(jobs.ToArray());
+        else foreach (var job in jobs) job();
+        return [.. shares];
+    }
+
+    /// <summary>Primary's gradient := Σ_r (rows_r / batch) · gradient_r: the gradient of the whole batch's mean loss.</summary>
+    private void AverageGradients(Func<DmdReplica, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Param)>> group, List<Share> shares)
+    {
+        if (shares.Count == 1) return;
+        using var noGrad = no_grad();
+        double batch = shares.Sum(s => s.Rows);
+        var primary = group(_primary);
+        for (int i = 0; i < primary.Count; i++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor? sum = null;
+            foreach (var s in shares)
+            {
+                var g = group(s.Replica)[i].Param.grad;
+                if (g is null) continue;
+                var part = g.to(primary[i].Param.device).mul(s.Rows / batch);
+                sum = sum is null ? part : sum.add_(part);
+            }
+            if (sum is null) continue;
+            primary[i].Param.grad?.Dispose();
+            primary[i].Param.grad = sum.MoveToOuterDisposeScope();
+        }
+    }
+
+    private static double Weighted(List<Share> shares, int index) =>
+        shares.Sum(s => s.Values[index] * s.Rows) / shares.Sum(s => s.Rows);
+
+    private void CopyToFollowers(Func<DmdReplica, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Param)>> group)
+    {
+        using var noGrad = no_grad();
+        var source = group(_primary);
+        foreach (var follower in _replicas.Skip(1))
+        {
+            var target = group(follower);
+            for (int i = 0; i < source.Count; i++) target[i].Param.copy_(source[i].Param);
+        }
+    }
+
+    /// <summary>Makes every follower's weights the primary's (after construction and after a restore).</summary>
+    private void SyncReplicas(bool teacher)
+    {
+        CopyToFollowers(r => r.GeneratorParams);
+        CopyToFollowers(r => r.CriticParams);
+        if (!teacher) return;
+        using var noGrad = no_grad();
+        var source = _primary.RealScore.Model.parameters().ToList();
+        foreach (var follower in _replicas.Skip(1))
+        {
+            var target = follower.RealScore.Model.parameters().ToList();
+            if (target.Count != source.Count) throw new ArgumentException("a follower's teacher differs from the primary's");
+            for (int i = 0; i < source.Count; i++) target[i].copy_(source[i]);
+        }
     }
 
     /// <summary>
@@ -138,13 +236,7 @@ public sealed class DmdTrainer : IDisposable
         Ema = shadow.Count > 0 ? ExponentialMovingAverage.FromShadow(shadow, Settings.EmaWeight) : null;
         Step = step.to(ScalarType.Int64).item<long>();
         random.RestoreState(rng);
-    }
-
-    private Tensor Noise(Tensor prompts)
-    {
-        var device = prompts.device;
-        long[] shape = [prompts.shape[0], .. LatentShape];
-        return _random.Randn(shape, ScalarType.Float32, device, "rollout noise");
+        SyncReplicas(teacher: false); // the weights were restored into the primary just before
     }
 
     public void Dispose()

@@ -10,7 +10,10 @@ public enum RolloutCallKind { Denoise, Exit, Context }
 /// <summary>One generator call of a rollout, for tests and traces (<see cref="X0"/> is null for context calls).</summary>
 public sealed record RolloutCall(int Chunk, RolloutCallKind Kind, float Timestep, bool GradEnabled, long CurrentStart, Tensor NoisyInput, Tensor? X0);
 
-/// <summary>The rollout's output [B, F, C, H, W] (carrying gradient through the exit calls) and the exit-step interval.</summary>
+/// <summary>
+/// The rollout's output [B, F, C, H, W] (carrying gradient through the exit calls) and the exit-step interval (of the
+/// first chunk's exit step; the reference returns none when the exit step differs per chunk).
+/// </summary>
 public sealed record RolloutResult(Tensor Output, int ExitStep, long DenoisedTimestepFrom, long DenoisedTimestepTo);
 
 /// <summary>
@@ -27,6 +30,12 @@ public sealed class SelfForcingRollout
     public IReadOnlyList<float> Steps { get; }
     public int FramesPerBlock { get; init; } = 3;
     public float ContextNoise { get; init; }
+    /// <summary><c>same_step_across_blocks</c>: the first exit-step draw serves every chunk (else chunk c uses draw c).</summary>
+    public bool SameStepAcrossBlocks { get; init; } = true;
+    /// <summary><c>last_step_only</c>: every chunk exits at the last step (the draw is still made, as in the reference).</summary>
+    public bool LastStepOnly { get; init; }
+    /// <summary>The role of the exit-step draw: a decision shared by every sample (and every data-parallel replica).</summary>
+    public const string ExitStepsRole = "exit steps";
     public CacheGradient CacheGradient { get; init; } = CacheGradient.Reference;
     /// <summary>The reference's hard-wired rollout length: frames before num_frames − this run without gradient.</summary>
     public int GradientFrames { get; init; } = 21;
@@ -51,8 +60,10 @@ public sealed class SelfForcingRollout
         using var cache = model.CreateCache((int)b, (int)frames, (int)h, (int)w, noise.device, noise.dtype);
         cache.GradientMode = CacheGradient;
 
-        var exitDraw = random.RandInt(0, Steps.Count, [blocks], "exit steps");
-        int exit = (int)exitDraw[0].item<long>(); // same_step_across_blocks: the first draw serves every chunk
+        var exitDraw = random.RandInt(0, Steps.Count, [blocks], ExitStepsRole);
+        if (LastStepOnly) exitDraw = full_like(exitDraw, Steps.Count - 1);
+        var exits = exitDraw.to(ScalarType.Int64, CPU).contiguous().data<long>().Select(e => (int)e).ToArray();
+        int exit = exits[0]; // same_step_across_blocks: the first draw serves every chunk
         long startGradientFrame = frames - GradientFrames;
         var chunks = new List<Tensor>();
         for (int c = 0; c < blocks; c++)
@@ -60,10 +71,11 @@ public sealed class SelfForcingRollout
             long f0 = (long)c * FramesPerBlock, start = f0 * tokensPerFrame;
             var x = noise.narrow(1, f0, FramesPerBlock);
             Tensor x0 = null!;
-            for (int i = 0; i <= exit; i++)
+            int chunkExit = SameStepAcrossBlocks ? exit : exits[c];
+            for (int i = 0; i <= chunkExit; i++)
             {
                 var t = full([b, FramesPerBlock], Steps[i], ScalarType.Float32, noise.device);
-                if (i < exit)
+                if (i < chunkExit)
                 {
                     using (no_grad())
                     {
