@@ -8,7 +8,7 @@ public sealed class WorldCommandTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("sf-world-cli-");
 
-    private static (int Rc, string Out, string Err) Cli_(params string[] args)
+    private static (int Rc, string Out, string Err) RunCli(params string[] args)
     {
         var (stdout, stderr) = (new StringWriter(), new StringWriter());
         int rc = Cli.Run(args, stdout, stderr);
@@ -18,7 +18,7 @@ public sealed class WorldCommandTests : IDisposable
     private string Sample(int count, long seed)
     {
         var outDir = Path.Combine(_dir.FullName, $"clips-{seed}");
-        var r = Cli_("world", "--out", outDir, "--count", count.ToString(), "--seed", seed.ToString());
+        var r = RunCli("world", "--out", outDir, "--count", count.ToString(), "--seed", seed.ToString());
         Assert.True(r.Rc == 0, r.Err);
         return outDir;
     }
@@ -36,7 +36,7 @@ public sealed class WorldCommandTests : IDisposable
             World.CaptionGrammar.Parse(File.ReadAllText(Path.ChangeExtension(clip, ".txt")));
         }
 
-        var r = Cli_("eval-world", outDir);
+        var r = RunCli("eval-world", outDir);
         Assert.True(r.Rc == 0, r.Err);
         Assert.Contains("3 clips", r.Out);
         Assert.Equal(3, r.Out.Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
@@ -54,7 +54,7 @@ public sealed class WorldCommandTests : IDisposable
         Run("ffmpeg", "-v", "error", "-i", clip, Path.Combine(frames, "frame_%03d.png"));
         Assert.Equal(21, Directory.GetFiles(frames, "*.png").Length);
 
-        var right = Cli_("eval-world", frames, "--caption", caption);
+        var right = RunCli("eval-world", frames, "--caption", caption);
         Assert.True(right.Rc == 0, right.Err);
         Assert.Contains("ok ", right.Out);
 
@@ -64,7 +64,7 @@ public sealed class WorldCommandTests : IDisposable
             (World.ObjectColour)(((int)truth.Colour + 1) % 5), (World.ObjectShape)(((int)truth.Shape + 1) % 3),
             (World.MotionDirection)(((int)truth.Direction + 1) % 4));
         var wrongCaption = World.CaptionGrammar.Render(new World.WorldCaption([wrongObject]));
-        var wrong = Cli_("eval-world", frames, "--caption", wrongCaption);
+        var wrong = RunCli("eval-world", frames, "--caption", wrongCaption);
         Assert.True(wrong.Rc == 0, wrong.Err);
         Assert.Contains("miss ", wrong.Out);
         foreach (var attribute in new[] { "colour", "shape", "direction" })
@@ -77,15 +77,15 @@ public sealed class WorldCommandTests : IDisposable
         var outDir = Sample(1, 5);
         var clip = Directory.GetFiles(outDir, "*.mp4").Single();
         File.Delete(Path.ChangeExtension(clip, ".txt"));
-        var none = Cli_("eval-world", clip);
+        var none = RunCli("eval-world", clip);
         Assert.Equal(1, none.Rc);
         Assert.Contains("no caption", none.Err);
 
-        var bad = Cli_("eval-world", clip, "--caption", "a crimson circle moves left");
+        var bad = RunCli("eval-world", clip, "--caption", "a crimson circle moves left");
         Assert.Equal(1, bad.Rc);
         Assert.Contains("'crimson'", bad.Err);
 
-        var missing = Cli_("eval-world", Path.Combine(_dir.FullName, "nothing-here.mp4"));
+        var missing = RunCli("eval-world", Path.Combine(_dir.FullName, "nothing-here.mp4"));
         Assert.Equal(1, missing.Rc);
     }
 
