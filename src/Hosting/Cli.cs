@@ -5,7 +5,7 @@ namespace SelfForcing.Hosting;
 
 public static class Cli
 {
-    /// <param name="stdout">Where <c>generate</c> and <c>train</c> report (the console unless a test captures it).</param>
+    /// <param name="stdout">Where <c>generate</c>, <c>train</c>, <c>world</c> and <c>eval-world</c> report (the console unless a test captures it).</param>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         var root = new RootCommand("selfforcing — real-time Self-Forcing text-to-video, served by an Akka.NET pipeline.")
@@ -15,6 +15,8 @@ public static class Cli
             InspectCommand.Create(),
             BenchCommand.Create(),
             TrainCommand.Create(stdout, stderr),
+            WorldCommand.Create(stdout, stderr),
+            EvalWorldCommand.Create(stdout, stderr),
         };
         return root.Parse(args).Invoke();
     }

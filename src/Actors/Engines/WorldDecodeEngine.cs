@@ -1,0 +1,43 @@
+using SelfForcing.World;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Actors.Engines;
+
+/// <summary>
+/// The tiny world's decoder ("world"): <see cref="WorldLatents.Decode"/> (depth-to-space, exact) and a nearest-neighbour
+/// enlargement by <see cref="DisplayScale"/> so a 32×32 world is watchable (and H.264's half-resolution chroma falls
+/// on whole world pixels). One video frame per latent frame, so the state only counts chunks.
+/// </summary>
+public sealed class WorldDecodeEngine(Device device, int displayScale = 2) : IDecodeEngine
+{
+    public const string Name = "world";
+
+    private sealed record State(int ChunksDecoded) : IDecoderState
+    {
+        public void Dispose() { }
+    }
+
+    public Device Device { get; } = device;
+    public int DisplayScale { get; } = displayScale >= 1 ? displayScale : throw new ArgumentException($"display scale must be at least 1, got {displayScale}");
+    public IReadOnlyCollection<string> Decoders { get; } = [Name];
+
+    public IDecoderState Initial(string decoder) => decoder == Name
+        ? new State(0)
+        : throw new ArgumentException($"decoder '{decoder}' is not available; this engine has: {Name}");
+
+    public (Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, Tensor latents)
+    {
+        if (decoder != Name) throw new ArgumentException($"decoder '{decoder}' is not available; this engine has: {Name}");
+        if (latents.dim() != 5 || latents.shape[2] != WorldLatents.Channels)
+            throw new ArgumentException($"latents must be [B, F, {WorldLatents.Channels}, h, w], got [{string.Join(", ", latents.shape)}]");
+        using var scope = NewDisposeScope();
+        long b = latents.shape[0], f = latents.shape[1];
+        var x = latents.to(ScalarType.Float32, Device).reshape(b * f, latents.shape[2], latents.shape[3], latents.shape[4]);
+        var pixels = WorldLatents.Decode(x).clamp(-1, 1);
+        if (DisplayScale > 1) pixels = pixels.repeat_interleave(DisplayScale, 2).repeat_interleave(DisplayScale, 3);
+        var result = pixels.reshape(b, f, 3, pixels.shape[2], pixels.shape[3]).cpu();
+        return (result.MoveToOuterDisposeScope(), new State(state.ChunksDecoded + 1));
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,56 @@
+using SelfForcing.Model.Text;
+using SelfForcing.World;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Actors.Engines;
+
+/// <summary>
+/// The tiny world's text encoder: the UMT5 encoder code at toy size over <see cref="WorldVocabulary"/> (one token per
+/// grammar word). Its weights are drawn from a seed and stay frozen, as Wan's UMT5 is while the DiT trains: the DiT
+/// learns to read whatever distinct embeddings the captions get. Words outside the vocabulary encode as UMT5's unknown id.
+/// </summary>
+public sealed class WorldTextEncodeEngine : ITextEncodeEngine
+{
+    private readonly T5Encoder _encoder;
+
+    public Device Device { get; }
+    public T5EncoderConfig Config => _encoder.Config;
+
+    /// <summary>The encoder's shape for a world model: <paramref name="textLen"/> must hold the longest caption.</summary>
+    public static T5EncoderConfig ConfigFor(int textLen, int dim) => new(Vocab: WorldVocabulary.Size, Dim: dim, DimAttn: dim, DimFfn: 2 * dim,
+        NumHeads: 2, NumLayers: 2, NumBuckets: 8, TextLen: textLen);
+
+    /// <summary>Random weights from <paramref name="seed"/> (N(0, 0.1²) on the CPU generator, so the same on every machine).</summary>
+    public WorldTextEncodeEngine(T5EncoderConfig config, Device device, long seed)
+    {
+        if (config.Vocab != WorldVocabulary.Size)
+            throw new ArgumentException($"a world text encoder has {WorldVocabulary.Size} tokens, the config says {config.Vocab}");
+        Device = device;
+        _encoder = new T5Encoder(config, device, ScalarType.Float32);
+        using var noGrad = no_grad();
+        var gen = new Generator((ulong)seed + 17);
+        foreach (var (_, p) in _encoder.named_parameters())
+        {
+            using var scope = NewDisposeScope();
+            p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(0.1).to(p.device));
+        }
+        _encoder.eval();
+    }
+
+    /// <summary>The token ids this engine feeds the encoder (and the words it did not know).</summary>
+    public WorldTokens Tokenize(string prompt) => WorldVocabulary.Tokenize(prompt, _encoder.Config.TextLen);
+
+    public Tensor Encode(string prompt)
+    {
+        var tokens = Tokenize(prompt);
+        int textLen = _encoder.Config.TextLen;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var ids = tensor(tokens.Ids, [1, textLen], device: Device);
+        var mask = tensor(tokens.Mask, [1, textLen], device: Device);
+        return TextEncoder.EncodeTokens(_encoder, ids, mask).MoveToOuterDisposeScope();
+    }
+
+    public void Dispose() => _encoder.Dispose();
+}
