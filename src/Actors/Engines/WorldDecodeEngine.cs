@@ -14,6 +14,7 @@ public sealed class WorldDecodeEngine(Device device, int displayScale = 2) : IDe
 
     private sealed record State(int ChunksDecoded) : IDecoderState
     {
+        public DecoderStateParts Export() => new(Name, ChunksDecoded, [], [], []);
         public void Dispose() { }
     }
 
@@ -24,6 +25,11 @@ public sealed class WorldDecodeEngine(Device device, int displayScale = 2) : IDe
     public IDecoderState Initial(string decoder) => decoder == Name
         ? new State(0)
         : throw new ArgumentException($"decoder '{decoder}' is not available; this engine has: {Name}");
+
+    public IDecoderState Import(DecoderStateParts parts) =>
+        parts.Decoder == Name && parts.ChunksDecoded >= 0 && parts.Tensors.Length == 0
+            ? new State(parts.ChunksDecoded)
+            : throw new ArgumentException($"not a world decoder state ({parts.Decoder}, {parts.Tensors.Length} tensors)");
 
     public (Tensor Pixels, IDecoderState Next) Decode(string decoder, IDecoderState state, Tensor latents)
     {
