@@ -17,6 +17,7 @@ public static class TrainCommand
         {
             steps, outDir, resume, seed, saveEvery,
         };
+        TrainRecipeCommands.AddTo(cmd, stdout, stderr);
         cmd.SetAction(parse =>
         {
             var output = stdout ?? Console.Out;
