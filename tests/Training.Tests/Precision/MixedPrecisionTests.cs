@@ -27,7 +27,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     [Fact]
     public void Teacher_bf16_step_runs_with_fp32_master_weights_and_a_loss_close_to_fp32()
     {
-        using var threads = OneThread.Scope();
+        TorchThreads.UseOne();
         using var initial = TinyWorldData.NewTeacher();
         var start = Flat(initial);
         var fp32 = Teacher(mixed: false);
@@ -49,7 +49,7 @@ public class MixedPrecisionTests(ITestOutputHelper output)
     [Fact]
     public void Ode_init_bf16_step_runs_with_a_loss_close_to_fp32()
     {
-        using var threads = OneThread.Scope();
+        TorchThreads.UseOne();
         using var scope = NewDisposeScope();
         using var teacher = TinyWorldData.NewTeacher();
         var (_, prompts) = TinyWorldData.Data();

@@ -25,8 +25,8 @@ public sealed class OdeInitTrainerTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Loss_falls_and_the_students_four_step_samples_approach_the_teachers_ODE_outputs()
     {
+        TorchThreads.UseOne();
         using var scope = NewDisposeScope();
-        using var threads = OneThread.Scope();
         var (teacher, _) = TinyWorldData.TrainedTeacher;
         var (_, dataPrompts) = TinyWorldData.Data();
         var prompts = dataPrompts.index_select(0, arange(8, ScalarType.Int64).remainder(2));
@@ -57,6 +57,7 @@ public sealed class OdeInitTrainerTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Checkpoint_has_the_generator_group_and_loads_back_bitwise()
     {
+        TorchThreads.UseOne();
         using var scope = NewDisposeScope();
         using var student = NewStudent();
         GeneratorCheckpoint.Save(_dir.FullName, student);

@@ -25,6 +25,7 @@ public sealed class OdePairsTests : IDisposable
     [Fact]
     public void Default_schedule_records_the_students_warped_four_steps()
     {
+        TorchThreads.UseOne();
         // 48 steps on the student's shift (5): entries before steps 0, 12, 24, 36 sit at the warp of [1000, 750, 500, 250]
         // on the generator's 1000-point grid (computed independently by the inference scheduler).
         var settings = new OdePairSettings();
@@ -42,8 +43,8 @@ public sealed class OdePairsTests : IDisposable
     [Fact]
     public void Pairs_have_the_ode_latent_layout_start_from_the_seeded_noise_and_repeat()
     {
+        TorchThreads.UseOne();
         using var scope = NewDisposeScope();
-        using var threads = OneThread.Scope();
         using var teacher = RandomTeacher();
         var prompts = Prompts(3);
         var negative = zeros([1, TinyWorldData.Config.TextLen, TinyWorldData.Config.TextDim]);
@@ -71,10 +72,10 @@ public sealed class OdePairsTests : IDisposable
     [Fact]
     public void The_recorded_entries_are_points_of_the_teachers_Euler_trajectory()
     {
+        TorchThreads.UseOne();
         // Integrating on from entry k (steps 2k..) must land on the recorded clean end: a wrong index, step order or σ
         // difference in the recorder breaks this.
         using var scope = NewDisposeScope();
-        using var threads = OneThread.Scope();
         using var teacher = RandomTeacher();
         var prompts = Prompts(2);
         var settings = new OdePairSettings { Steps = 8 };
@@ -97,8 +98,8 @@ public sealed class OdePairsTests : IDisposable
     [Fact]
     public void Saved_pairs_read_back_bitwise_and_foreign_files_are_refused()
     {
+        TorchThreads.UseOne();
         using var scope = NewDisposeScope();
-        using var threads = OneThread.Scope();
         using var teacher = RandomTeacher();
         using var pairs = OdePairGenerator.Generate(teacher, Prompts(2), null, TinyWorldData.LatentShape, 1, new OdePairSettings { Steps = 4 });
         var path = Path.Combine(_dir.FullName, "pairs.safetensors");

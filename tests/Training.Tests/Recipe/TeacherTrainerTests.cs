@@ -24,7 +24,7 @@ public class TeacherTrainerTests(ITestOutputHelper output)
     [Fact]
     public void Loss_falls_and_the_teachers_ODE_samples_move_to_the_data()
     {
-        using var threads = OneThread.Scope();
+        TorchThreads.UseOne();
         var (latents, prompts) = TinyWorldData.Data();
         using var untrained = TinyWorldData.NewTeacher();
         using var before = Samples(untrained, prompts, 8);
@@ -43,7 +43,7 @@ public class TeacherTrainerTests(ITestOutputHelper output)
     [Fact]
     public void Training_is_deterministic_from_the_seed_and_condition_dropout_draws_in_order()
     {
-        using var threads = OneThread.Scope();
+        TorchThreads.UseOne();
         double[] Run(double dropout)
         {
             using var teacher = TinyWorldData.NewTeacher();
@@ -63,6 +63,7 @@ public class TeacherTrainerTests(ITestOutputHelper output)
     [Fact]
     public void Condition_dropout_without_unconditional_embeddings_is_an_error()
     {
+        TorchThreads.UseOne();
         using var teacher = TinyWorldData.NewTeacher();
         using var random = new SeededTrainingRandom(5);
         using var trainer = new TeacherTrainer(teacher, TinyWorldData.Settings with { ConditionDropout = 0.1 }, random);

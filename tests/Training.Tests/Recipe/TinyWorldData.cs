@@ -12,8 +12,7 @@ namespace SelfForcing.Training.Tests.Recipe;
 /// A fixed toy data set for the teacher → ODE pairs → ODE init tests: two prompts, each with its own clean video latent
 /// (a seeded value per channel, the same over frames and pixels — a flat "colour"), so "reproduces the data" has a plain
 /// meaning: a sample for prompt k should be prompt k's latent. The trained teacher is shared by the tests (trained once,
-/// on first use). The models are tiny, so the tests run them on one intra-op thread: on a busy 2-core machine a second
-/// thread only adds synchronisation (measured 65 ms vs 840 ms per teacher step under load).
+/// on first use).
 /// </summary>
 internal static class TinyWorldData
 {
@@ -54,15 +53,24 @@ internal static class TinyWorldData
         return losses;
     }
 
+    // Trained on a thread of its own: created inside the first caller's dispose scope, the shared weights would be
+    // disposed when that test ends, under the tests still using them.
     private static readonly Lazy<(WanModel Teacher, List<double> Losses)> Trained = new(() =>
     {
-        using var threads = OneThread.Scope();
-        var teacher = NewTeacher();
-        using var random = new SeededTrainingRandom(102);
-        using var trainer = new TeacherTrainer(teacher, Settings, random);
-        var losses = Train(trainer, TeacherSteps);
-        foreach (var p in teacher.parameters()) p.requires_grad_(false);
-        return (teacher, losses);
+        (WanModel, List<double>) result = default;
+        var thread = new Thread(() =>
+        {
+            TorchThreads.UseOne();
+            var teacher = NewTeacher();
+            using var random = new SeededTrainingRandom(102);
+            using var trainer = new TeacherTrainer(teacher, Settings, random);
+            var losses = Train(trainer, TeacherSteps);
+            foreach (var p in teacher.parameters()) p.requires_grad_(false);
+            result = (teacher, losses);
+        });
+        thread.Start();
+        thread.Join();
+        return result;
     }, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The teacher after <see cref="TeacherSteps"/> steps (frozen; do not modify) and its loss curve.</summary>
