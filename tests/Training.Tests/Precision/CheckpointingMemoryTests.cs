@@ -12,6 +12,7 @@ namespace SelfForcing.Training.Tests.Precision;
 /// (8 blocks, 768 tokens) with and without it. Linux only (peak RSS from /proc, reset through clear_refs); large
 /// tensors are mmapped by the allocator, so freed activations leave the resident set.
 /// </summary>
+[Collection(MemoryMeasurement.Name)]
 public class CheckpointingMemoryTests(ITestOutputHelper output)
 {
     private static readonly WanConfig Small = WanConfig.Tiny with { Dim = 128, FfnDim = 512, NumHeads = 2, NumLayers = 8, FreqDim = 64 };
@@ -68,4 +69,11 @@ public class CheckpointingMemoryTests(ITestOutputHelper output)
             $"8 blocks, dim 128, 768 tokens, fp32 CPU: peak above start {plain:F1} MiB without checkpointing, {checkpointed:F1} MiB with"));
         Assert.True(checkpointed < 0.6 * plain, $"checkpointed peak {checkpointed:F1} MiB is not well below {plain:F1} MiB");
     }
+}
+
+/// <summary>Peak RSS is process-wide: the measuring test runs with no other test of the assembly beside it.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MemoryMeasurement
+{
+    public const string Name = "Memory measurement (runs alone)";
 }
