@@ -22,6 +22,7 @@ public static class TrainCommand
         {
             steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices,
         };
+        TrainRecipeCommands.AddTo(cmd, stdout, stderr);
         cmd.SetAction(parse =>
         {
             var output = stdout ?? Console.Out;

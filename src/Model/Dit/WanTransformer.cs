@@ -24,6 +24,13 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
 
     public WanConfig Config { get; }
 
+    /// <summary>
+    /// Activation checkpointing per transformer block (reference <c>enable_gradient_checkpointing</c>): with gradient on,
+    /// a cache-free call keeps only each block's inputs and recomputes the block in backward. Values and gradients are
+    /// unchanged; inference (no gradient) and KV-cached calls are not affected.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Optional hook receiving intermediate outputs by reference module name (debugging and parity traces).</summary>
     public Action<string, Tensor>? Trace { get; set; }
 
@@ -138,9 +145,12 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         }
         var (cos, sin) = _rope.Tables(startFrame, f, h, w, hidden.device);
 
+        bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
         for (int i = 0; i < blocks.Count; i++)
         {
-            hidden = blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask);
+            hidden = checkpoint
+                ? CheckpointedBlock.Run(blocks[i], hidden, e0, ctx, cos, sin, selfAttentionMask)
+                : blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask);
             Trace?.Invoke($"blocks.{i}", hidden);
         }
 

@@ -1,0 +1,104 @@
+using System.CommandLine;
+using SelfForcing.Hosting.Training;
+
+namespace SelfForcing.Hosting.Commands;
+
+/// <summary>
+/// The recipe before DMD, as subcommands of <c>train</c>: <c>teacher</c> (flow matching of a bidirectional DiT),
+/// <c>ode-pairs</c> (the teacher's ODE trajectories) and <c>ode-init</c> (ODE-regression initialisation of the student).
+/// </summary>
+public static class TrainRecipeCommands
+{
+    public static void AddTo(Command train, TextWriter? stdout, TextWriter? stderr)
+    {
+        train.Subcommands.Add(Teacher(stdout, stderr));
+        train.Subcommands.Add(OdePairs(stdout, stderr));
+        train.Subcommands.Add(OdeInit(stdout, stderr));
+    }
+
+    private static Option<string> ModelConfig() => new("--model-config") { Description = "'tiny' or a reference config.json", DefaultValueFactory = _ => "tiny" };
+    private static Option<long> Seed() => new("--seed") { Description = "seed of the weights, batches and training draws", DefaultValueFactory = _ => 0 };
+    private static Option<bool> Checkpointing() => new("--gradient-checkpointing") { Description = "recompute each transformer block's activations in backward (less memory)" };
+    private static Option<bool> MixedPrecision() => new("--mixed-precision") { Description = "bf16 compute, float32 master weights and optimiser" };
+
+    private static Command Teacher(TextWriter? stdout, TextWriter? stderr)
+    {
+        var data = new Option<string>("--data") { Description = "safetensors: latents [N, F, C, H, W], prompt_embeds [N, L, D], optional negative_prompt_embeds [1, L, D]", Required = true };
+        var config = ModelConfig();
+        var outDir = new Option<string>("--out") { Description = "folder for teacher.safetensors, config.json and teacher_metrics.jsonl", DefaultValueFactory = _ => "teacher-out" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-4 };
+        var seed = Seed();
+        var dropout = new Option<double>("--condition-dropout") { Description = "probability a prompt is replaced by the negative prompt (trains the CFG branch)" };
+        var ckpt = Checkpointing();
+        var mixed = MixedPrecision();
+        var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
+        {
+            data, config, outDir, steps, batch, lr, seed, dropout, ckpt, mixed,
+        };
+        cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
+            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)), stdout ?? Console.Out)));
+        return cmd;
+    }
+
+    private static Command OdePairs(TextWriter? stdout, TextWriter? stderr)
+    {
+        var teacher = new Option<string>("--teacher") { Description = "a train teacher output folder", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "safetensors: prompt_embeds [N, L, D], optional negative_prompt_embeds [1, L, D] (enables CFG)", Required = true };
+        var outFile = new Option<string>("--out") { Description = "the ODE-pairs safetensors file to write", DefaultValueFactory = _ => "ode_pairs.safetensors" };
+        var frames = new Option<int>("--frames") { Description = "latent frames", DefaultValueFactory = _ => 21 };
+        var height = new Option<int>("--height") { Description = "latent height", DefaultValueFactory = _ => 4 };
+        var width = new Option<int>("--width") { Description = "latent width", DefaultValueFactory = _ => 4 };
+        var steps = new Option<int>("--ode-steps") { Description = "Euler steps (a multiple of the student's 4)", DefaultValueFactory = _ => 48 };
+        var shift = new Option<double>("--shift") { Description = "schedule shift; the student's 5 records its warped steps exactly (the reference used 8)", DefaultValueFactory = _ => 5.0 };
+        var guidance = new Option<double>("--guidance-scale") { DefaultValueFactory = _ => 6.0 };
+        var seed = Seed();
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
+        var cmd = new Command("ode-pairs", "Teacher ODE trajectories at the student's denoising steps, for train ode-init.")
+        {
+            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch,
+        };
+        cmd.SetAction(p => Guard(stderr, () => OdePairsRun.Run(new OdePairsRunOptions(p.GetValue(teacher)!, p.GetValue(prompts)!, p.GetValue(outFile)!,
+            p.GetValue(frames), p.GetValue(height), p.GetValue(width), p.GetValue(steps), p.GetValue(shift), p.GetValue(guidance), p.GetValue(seed),
+            p.GetValue(batch)), stdout ?? Console.Out)));
+        return cmd;
+    }
+
+    private static Command OdeInit(TextWriter? stdout, TextWriter? stderr)
+    {
+        var pairs = new Option<string>("--pairs") { Description = "an ODE-pairs file from train ode-pairs", Required = true };
+        var initFrom = new Option<string?>("--init-from") { Description = "a train teacher folder whose weights (and config) the student starts from" };
+        var config = ModelConfig();
+        var outDir = new Option<string>("--out") { Description = "folder for checkpoint_model_NNNNNN/ and ode_init_metrics.jsonl", DefaultValueFactory = _ => "ode-init-out" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 1000 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 4 };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-4 };
+        var seed = Seed();
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 500 };
+        var ckpt = Checkpointing();
+        var mixed = MixedPrecision();
+        var cmd = new Command("ode-init", "ODE-regression initialisation of the causal student (the reference's ode_init.pt).")
+        {
+            pairs, initFrom, config, outDir, steps, batch, lr, seed, saveEvery, ckpt, mixed,
+        };
+        cmd.SetAction(p => Guard(stderr, () => OdeInitRun.Run(new OdeInitRunOptions(p.GetValue(pairs)!, p.GetValue(initFrom), p.GetValue(config)!,
+            p.GetValue(outDir)!, p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(saveEvery), p.GetValue(ckpt),
+            p.GetValue(mixed)), stdout ?? Console.Out)));
+        return cmd;
+    }
+
+    private static int Guard(TextWriter? stderr, Action run)
+    {
+        try
+        {
+            run();
+            return 0;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        {
+            (stderr ?? Console.Error).WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.Json;
+using SelfForcing.Model.Checkpoints;
+using SelfForcing.Model.Dit;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Training;
+
+/// <summary>
+/// Files the recipe commands read and write: a model's <c>config.json</c> (the reference keys <see cref="WanConfig.FromJson"/>
+/// reads), a teacher folder (<c>teacher.safetensors</c> with Wan keys + <c>config.json</c>), and named tensors from a
+/// safetensors file (latents, prompt embeddings).
+/// </summary>
+public static class RecipeFiles
+{
+    public const string ConfigFile = "config.json";
+    public const string TeacherWeights = "teacher.safetensors";
+
+    /// <summary>"tiny" (the built-in tiny DiT) or a path to a reference <c>config.json</c>.</summary>
+    public static WanConfig ReadConfig(string spec)
+    {
+        if (spec == "tiny") return WanConfig.Tiny;
+        if (!File.Exists(spec)) throw new ArgumentException($"model config '{spec}' is neither 'tiny' nor a config.json file");
+        using var doc = JsonDocument.Parse(File.ReadAllText(spec));
+        return WanConfig.FromJson(doc.RootElement);
+    }
+
+    public static void WriteConfig(string folder, WanConfig c)
+    {
+        var json = new Dictionary<string, object>
+        {
+            ["patch_size"] = c.PatchSize, ["text_len"] = c.TextLen, ["in_dim"] = c.InDim, ["dim"] = c.Dim, ["ffn_dim"] = c.FfnDim,
+            ["freq_dim"] = c.FreqDim, ["text_dim"] = c.TextDim, ["out_dim"] = c.OutDim, ["num_heads"] = c.NumHeads,
+            ["num_layers"] = c.NumLayers, ["qk_norm"] = c.QkNorm, ["cross_attn_norm"] = c.CrossAttnNorm, ["eps"] = c.Eps,
+            ["num_frame_per_block"] = c.NumFramePerBlock, ["local_attn_size"] = c.LocalAttnSize, ["sink_size"] = c.SinkSize,
+        };
+        File.WriteAllText(Path.Combine(folder, ConfigFile), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public static void SaveTeacher(string folder, WanModel teacher)
+    {
+        Directory.CreateDirectory(folder);
+        using var scope = NewDisposeScope();
+        SafeTensorsWriter.Write(Path.Combine(folder, TeacherWeights), teacher.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())));
+        WriteConfig(folder, teacher.Config);
+    }
+
+    /// <summary>A teacher folder written by <see cref="SaveTeacher"/> (strict load), frozen.</summary>
+    public static WanModel LoadTeacher(string folder)
+    {
+        var config = ReadConfig(Path.Combine(folder, ConfigFile));
+        var model = new WanModel(config, init: WeightInit.Uninitialised);
+        using (var state = StateDict.Open(Path.Combine(folder, TeacherWeights))) state.LoadInto(model, "teacher");
+        foreach (var p in model.parameters()) p.requires_grad_(false);
+        return model;
+    }
+
+    /// <summary>Reads the named tensors of a safetensors file; a missing required one is an error naming the file.</summary>
+    public static Dictionary<string, Tensor> ReadTensors(string path, string[] required, string[]? optional = null)
+    {
+        if (!File.Exists(path)) throw new ArgumentException($"{path} does not exist");
+        using var file = SafeTensorsFile.Open(path);
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var name in required)
+        {
+            if (!file.Entries.ContainsKey(name))
+                throw new ArgumentException($"{path} lacks '{name}' (has: {string.Join(", ", file.Entries.Keys)})");
+            result[name] = file.Load(name).to(ScalarType.Float32);
+        }
+        foreach (var name in optional ?? [])
+            if (file.Entries.ContainsKey(name)) result[name] = file.Load(name).to(ScalarType.Float32);
+        return result;
+    }
+
+    public static string Num(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}

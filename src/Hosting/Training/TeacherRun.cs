@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SelfForcing.Model.Dit;
+using SelfForcing.Training.Optim;
+using SelfForcing.Training.Randomness;
+using SelfForcing.Training.Teacher;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Training;
+
+public sealed record TeacherRunOptions(string Data, string ModelConfig, string Out, int Steps, int BatchSize, double LearningRate, long Seed,
+    double ConditionDropout, bool GradientCheckpointing, bool MixedPrecision);
+
+/// <summary>
+/// <c>selfforcing train teacher</c>: flow-matching training of a bidirectional Wan DiT from random weights on the clean
+/// latents and prompt embeddings of a safetensors file (<c>latents</c> [N, F, C, H, W], <c>prompt_embeds</c> [N, L, D],
+/// optional <c>negative_prompt_embeds</c> [1, L, D] for condition dropout); writes <c>OUT/teacher.safetensors</c>,
+/// <c>OUT/config.json</c> and one metrics line per step to <c>OUT/teacher_metrics.jsonl</c>.
+/// </summary>
+public static class TeacherRun
+{
+    public const string MetricsFile = "teacher_metrics.jsonl";
+
+    public static void Run(TeacherRunOptions o, TextWriter log)
+    {
+        if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
+        if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
+        var config = RecipeFiles.ReadConfig(o.ModelConfig);
+        var data = RecipeFiles.ReadTensors(o.Data, ["latents", "prompt_embeds"], ["negative_prompt_embeds"]);
+        var latents = data["latents"];
+        var prompts = data["prompt_embeds"];
+        if (latents.dim() != 5 || prompts.dim() != 3 || latents.shape[0] != prompts.shape[0])
+            throw new ArgumentException($"{o.Data}: need latents [N, F, C, H, W] and prompt_embeds [N, L, D] with the same N");
+        data.TryGetValue("negative_prompt_embeds", out var negative);
+        if (o.ConditionDropout > 0 && negative is null) throw new ArgumentException("--condition-dropout needs negative_prompt_embeds in the data file");
+
+        Directory.CreateDirectory(o.Out);
+        using var model = new WanModel(config);
+        model.InitializeRandom(o.Seed + 1, std: 0.02);
+        using var random = new SeededTrainingRandom(o.Seed);
+        var settings = new TeacherSettings
+        {
+            Optimizer = new AdamWSettings(o.LearningRate, 0.9, 0.999, 0.01), ConditionDropout = o.ConditionDropout,
+            GradientCheckpointing = o.GradientCheckpointing, MixedPrecision = o.MixedPrecision,
+        };
+        using var trainer = new TeacherTrainer(model, settings, random);
+        using var order = new Generator((ulong)o.Seed + 2);
+        using var metrics = new StreamWriter(Path.Combine(o.Out, MetricsFile));
+        var batches = new BatchOrder(latents.shape[0], o.BatchSize, order);
+        var clock = Stopwatch.StartNew();
+        for (int step = 1; step <= o.Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var stepClock = Stopwatch.StartNew();
+            var index = batches.Next();
+            var r = trainer.TrainStep(latents.index_select(0, index), prompts.index_select(0, index), negative);
+            double ms = stepClock.Elapsed.TotalMilliseconds;
+            double eta = clock.Elapsed.TotalSeconds / step * (o.Steps - step);
+            log.WriteLine($"teacher step {step}/{o.Steps} loss={RecipeFiles.Num(r.Loss)} grad_norm={RecipeFiles.Num(r.GradNorm)} step_ms={ms:F1} eta_s={eta:F0}");
+            metrics.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["step"] = step, ["loss"] = r.Loss, ["grad_norm"] = r.GradNorm, ["mean_timestep"] = r.MeanTimestep, ["step_ms"] = Math.Round(ms, 3),
+            }));
+        }
+        RecipeFiles.SaveTeacher(o.Out, model);
+        log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)}");
+    }
+}
+
+/// <summary>Shuffled passes over N items in batches (a fresh seeded permutation per pass; the last short batch is dropped).</summary>
+internal sealed class BatchOrder(long count, int batchSize, Generator generator)
+{
+    private long[] _perm = [];
+    private int _at;
+
+    public Tensor Next()
+    {
+        int size = (int)Math.Min(batchSize, count);
+        if (_at + size > _perm.Length)
+        {
+            using var p = randperm(count, generator: generator);
+            _perm = p.data<long>().ToArray();
+            _at = 0;
+        }
+        var batch = _perm.AsSpan(_at, size).ToArray();
+        _at += size;
+        return tensor(batch, ScalarType.Int64);
+    }
+}
