@@ -57,14 +57,17 @@ public sealed class AdamW : IDisposable
                 _state[name] = st;
             }
             st.Step++;
-            p.mul_(1 - lr * wd);
-            st.ExpAvg.mul_(beta1).add_(grad, alpha: 1 - beta1);
-            st.ExpAvgSq.mul_(beta2).addcmul_(grad, grad, value: 1 - beta2);
             double biasCorrection1 = 1 - Math.Pow(beta1, st.Step);
             double biasCorrection2 = 1 - Math.Pow(beta2, st.Step);
-            double stepSize = lr / biasCorrection1;
-            var denom = (st.ExpAvgSq.sqrt() / Math.Sqrt(biasCorrection2)).add_(eps);
-            p.addcdiv_(st.ExpAvg, denom, value: -stepSize);
+            // Scalars held in locals until the calls return: an implicit double → Scalar temporary can be finalised
+            // while libtorch still reads it (seen as a failing toFloat under GC pressure).
+            using Scalar decay = 1 - lr * wd, b1 = beta1, oneMinusB1 = 1 - beta1, b2 = beta2, oneMinusB2 = 1 - beta2,
+                epsilon = eps, negStep = -(lr / biasCorrection1), sqrtBc2 = Math.Sqrt(biasCorrection2);
+            p.mul_(decay);
+            st.ExpAvg.mul_(b1).add_(grad, alpha: oneMinusB1);
+            st.ExpAvgSq.mul_(b2).addcmul_(grad, grad, value: oneMinusB2);
+            var denom = st.ExpAvgSq.sqrt().div_(sqrtBc2).add_(epsilon);
+            p.addcdiv_(st.ExpAvg, denom, value: negStep);
         }
     }
 
