@@ -11,17 +11,9 @@ namespace SelfForcing.Hosting.Bench;
 /// </summary>
 public static class DecodeBenchmark
 {
-    public static readonly IReadOnlyDictionary<string, (WanVaeConfig Vae, TaehvConfig Taehv)> Sizes = new Dictionary<string, (WanVaeConfig, TaehvConfig)>
-    {
-        ["tiny"] = (WanVaeConfig.Wan21 with { Dim = 8, DimMult = [1, 2, 2, 2], NumResBlocks = 1 }, TaehvConfig.Wan21 with { NF = [32, 16, 8, 8] }),
-        ["mid"] = (WanVaeConfig.Wan21 with { Dim = 32 }, TaehvConfig.Wan21 with { NF = [128, 64, 32, 32] }),
-        ["real"] = (WanVaeConfig.Wan21, TaehvConfig.Wan21),
-    };
-
     public static void Run(string decoder, string size, int latentH, int latentW, int chunks, int threads, TextWriter log, int latentFrames = 3)
     {
         if (threads > 0) set_num_threads(threads);
-        if (!Sizes.TryGetValue(size, out var cfg)) throw new ArgumentException($"unknown decoder size '{size}' (tiny, mid, real)");
         var g = new Generator(1);
         using var noGrad = no_grad();
         Func<Tensor, Tensor> decode;
@@ -31,8 +23,7 @@ public static class DecodeBenchmark
         {
             case "vae":
             {
-                var vae = new WanVae(cfg.Vae, includeEncoder: false);
-                vae.InitializeRandom(1);
+                var vae = RandomDecoders.Vae(size);
                 var stream = vae.CreateStreamDecoder();
                 decode = l => stream.DecodeChunk(l.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4); // report [B, T, 3, H, W] like TAEHV
                 owner = vae;
@@ -41,12 +32,7 @@ public static class DecodeBenchmark
             }
             case "taehv":
             {
-                var taehv = new TaehvDecoder(cfg.Taehv);
-                foreach (var (_, p) in taehv.named_parameters())
-                {
-                    using var init = NewDisposeScope();
-                    p.copy_(randn(p.shape, generator: g) * 0.05);
-                }
+                var taehv = RandomDecoders.Taehv(size);
                 var stream = new TaehvStreamDecoder(taehv);
                 decode = stream.DecodeChunk;
                 owner = taehv;
