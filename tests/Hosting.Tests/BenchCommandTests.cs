@@ -16,7 +16,7 @@ public class BenchCommandTests
         int rc = Cli.Run(["bench", "--chunks", "4", "--long-chunks", "12", "--decoder", "taehv", "--threads", "2"], stdout, stderr);
         Assert.True(rc == 0, stderr.ToString() + stdout);
         var text = stdout.ToString();
-        foreach (var label in new[] { "text encode, once per prompt", "denoise step 4", "context pass", "decode (taehv", "encode (fMP4",
+        foreach (var label in new[] { "text encode, once per prompt", "denoise step 4", "context pass", "decode (taehv", "encode (fmp4",
                      "FPS, denoise only", "FPS, end to end", "first-chunk latency", "pipelining efficiency", "engine overhead", "after 10 chunks", "after 12 chunks" })
             Assert.Contains(label, text);
 

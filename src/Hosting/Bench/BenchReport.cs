@@ -1,4 +1,5 @@
 using System.Globalization;
+using SelfForcing.Actors.Video;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,13 +7,15 @@ namespace SelfForcing.Hosting.Bench;
 
 /// <param name="Chunks">Timed chunks per stage, and chunks per stream (at least 3: a first chunk and two steady ones).</param>
 /// <param name="LongChunks">Chunks of the long rolling-cache stream (tiny model); 0 skips it.</param>
+/// <param name="Device">Where every model runs (cpu, cuda, cuda:N): the DiT and text encoder in <see cref="DType"/>, decoders in float32.</param>
+/// <param name="Format">What the encode stage makes of the frames: fmp4 (H.264 via ffmpeg), jpeg, or rgb24 (no encoding; for hosts without ffmpeg).</param>
 public sealed record BenchReportOptions(string ConfigName, int LatentHeight, int LatentWidth, int Chunks, int DenoisingSteps, ScalarType DType,
-    int Threads, string Decoder, string DecoderSize, int LongChunks);
+    int Threads, string Decoder, string DecoderSize, int LongChunks, string Device = "cpu", StreamFormat Format = StreamFormat.Fmp4);
 
 public sealed record BenchReportResult(StageFigures Stages, StreamFigures Stream, LongStreamFigures? Long);
 
 /// <summary>
-/// <c>selfforcing bench</c> with no stage: every figure of issue 15 in one run, on the CPU — each stage alone, then
+/// <c>selfforcing bench</c> with no stage: every figure of issue 15 in one run — each stage alone, then
 /// streams through the actor pipeline, then one long stream on the rolling cache. Human lines, then one
 /// <c>RESULT section=…</c> line per part for scripts (benchmarks/run.sh) and tests.
 /// </summary>
@@ -24,7 +27,7 @@ public static class BenchReport
         if (o.Threads > 0) set_num_threads(o.Threads);
         var config = BenchPresets.ResolveDit(o.ConfigName);
         int latentFrames = config.NumFramePerBlock;
-        log.WriteLine($"bench: config {o.ConfigName}, latent {o.LatentHeight}x{o.LatentWidth} ({o.LatentHeight * 8}x{o.LatentWidth * 8} px), {o.DType}, cpu, " +
+        log.WriteLine($"bench: config {o.ConfigName}, latent {o.LatentHeight}x{o.LatentWidth} ({o.LatentHeight * 8}x{o.LatentWidth * 8} px), {o.DType}, {o.Device}, " +
                       $"threads {get_num_threads()}, {o.DenoisingSteps} steps, decoder {o.Decoder} ({o.DecoderSize}), {o.Chunks} chunks; random weights");
 
         var s = StageProfile.Run(o, log);
@@ -33,13 +36,15 @@ public static class BenchReport
         for (int i = 0; i < s.StepMs.Count; i++) log.WriteLine($"  denoise step {i + 1}: {s.StepMs[i]:F1} ms");
         log.WriteLine($"  context pass: {s.ContextMs:F1} ms   (DiT chunk {s.DenoiseChunkMs:F1} ms)");
         log.WriteLine($"  decode ({o.Decoder} {o.DecoderSize}): {s.DecodeMs:F1} ms");
-        log.WriteLine($"  encode (fMP4, {4 * latentFrames} frames of {o.LatentWidth * 8}x{o.LatentHeight * 8}): {s.EncodeMs:F1} ms");
+        log.WriteLine(o.Format == StreamFormat.Rgb24
+            ? "  encode: none (rgb24)"
+            : $"  encode ({StreamFormats.Name(o.Format)}, {4 * latentFrames} frames of {o.LatentWidth * 8}x{o.LatentHeight * 8}): {s.EncodeMs:F1} ms");
         log.WriteLine($"  memory: RSS {BenchStats.Mb(s.Rss)}, peak {BenchStats.Mb(s.PeakRss)}, KV cache {BenchStats.Mb(s.KvCacheBytes)}");
         log.WriteLine($"  FPS, denoise only (DiT steps + context pass; no decode, no encode): {s.DenoiseOnlyFps:F2}");
-        log.WriteLine(Result("stages", ("config", o.ConfigName), ("latent", $"{o.LatentHeight}x{o.LatentWidth}"), ("dtype", o.DType.ToString()),
+        log.WriteLine(Result("stages", ("config", o.ConfigName), ("latent", $"{o.LatentHeight}x{o.LatentWidth}"), ("dtype", o.DType.ToString()), ("device", o.Device),
             ("threads", get_num_threads().ToString(CultureInfo.InvariantCulture)), ("text_encode_ms", F(s.TextEncodeMs)),
             ("denoise_step_ms", string.Join(";", s.StepMs.Select(F))), ("context_ms", F(s.ContextMs)), ("dit_chunk_ms", F(s.DenoiseChunkMs)),
-            ("decoder", $"{o.Decoder}/{o.DecoderSize}"), ("decode_ms", F(s.DecodeMs)), ("encode_ms", F(s.EncodeMs)), ("rss_bytes", s.Rss.ToString()),
+            ("decoder", $"{o.Decoder}/{o.DecoderSize}"), ("format", StreamFormats.Name(o.Format)), ("decode_ms", F(s.DecodeMs)), ("encode_ms", F(s.EncodeMs)), ("rss_bytes", s.Rss.ToString()),
             ("peak_rss_bytes", s.PeakRss.ToString()), ("kv_cache_bytes", s.KvCacheBytes.ToString()), ("denoise_only_fps", F(s.DenoiseOnlyFps))));
 
         var st = await StreamProfile.RunAsync(o, log);
@@ -47,7 +52,7 @@ public static class BenchReport
         log.WriteLine($"  first-chunk latency: {st.FirstChunkSeconds * 1000:F1} ms (outside its denoise/decode/encode: text encode + queue waits + messages {st.FirstChunkOffStageSeconds * 1000:F1} ms)");
         log.WriteLine($"  stage time per chunk in the pipeline (mean over the steady chunks): " + string.Join(", ", st.StageSeconds.Select(kv => $"{kv.Key} {kv.Value * 1000:F1} ms")) +
                       $"; slowest: {st.SlowestStage}");
-        log.WriteLine($"  FPS, end to end (text → DiT → {o.Decoder} → fMP4, as the client receives frames): {st.EndToEndFps:F2}");
+        log.WriteLine($"  FPS, end to end (text → DiT → {o.Decoder} → {StreamFormats.Name(o.Format)}, as the client receives frames): {st.EndToEndFps:F2}");
         log.WriteLine($"  pipelining efficiency (throughput ÷ 1/slowest stage): {st.PipeliningEfficiency:P1}");
         log.WriteLine($"  engine overhead (denoise-bound stream, {st.DenoiseStreamIntervalSeconds * 1000:F1} ms/chunk; the part outside the denoise stage's work): " +
                       $"{st.EngineOverheadShare:P1} of chunk time");
@@ -63,7 +68,7 @@ public static class BenchReport
         LongStreamFigures? l = null;
         if (o.LongChunks > 0)
         {
-            l = await LongStreamMemory.RunAsync(o.LongChunks, log);
+            l = await LongStreamMemory.RunAsync(o.LongChunks, o.Device, log);
             log.WriteLine($"long stream, tiny model, rolling cache, 8x8 latents ({l.SecondsPerChunk * 1000:F1} ms/chunk):");
             log.WriteLine($"  after {l.Early.Chunks} chunks: RSS {BenchStats.Mb(l.Early.Rss)}, managed {BenchStats.Mb(l.Early.ManagedBytes)}, KV cache {BenchStats.Mb(l.Early.KvCacheBytes)}");
             log.WriteLine($"  after {l.Late.Chunks} chunks: RSS {BenchStats.Mb(l.Late.Rss)}, managed {BenchStats.Mb(l.Late.ManagedBytes)}, KV cache {BenchStats.Mb(l.Late.KvCacheBytes)}");

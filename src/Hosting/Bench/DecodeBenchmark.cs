@@ -45,20 +45,31 @@ public static class DecodeBenchmark
         {
             log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of {latentFrames} latent frame(s), threads {get_num_threads()}");
             var times = new List<double>();
+            var cpuTimes = new List<double>();
             for (int c = 0; c < chunks; c++)
             {
                 using var scope = NewDisposeScope();
                 var latents = randn([1, latentFrames, 16, latentH, latentW], generator: g);
+                var cpu = CpuTime();
                 var sw = Stopwatch.StartNew();
                 var pixels = decode(latents);
                 sw.Stop();
                 times.Add(sw.Elapsed.TotalMilliseconds);
-                log.WriteLine($"  chunk {c}: {sw.Elapsed.TotalMilliseconds:F1} ms, {pixels.shape[1]} frames");
+                cpuTimes.Add((CpuTime() - cpu).TotalMilliseconds);
+                log.WriteLine($"  chunk {c}: {sw.Elapsed.TotalMilliseconds:F1} ms, cpu {cpuTimes[^1]:F0} ms, {pixels.shape[1]} frames");
             }
             using var p = Process.GetCurrentProcess();
-            var steady = times.Skip(1).DefaultIfEmpty(times[0]).OrderBy(x => x).ToArray();
+            var steady = times.Skip(1).DefaultIfEmpty(times[0]);
+            var steadyCpu = cpuTimes.Skip(1).DefaultIfEmpty(cpuTimes[0]);
             log.WriteLine($"RESULT decoder={decoder} size={size} latent={latentH}x{latentW} first_chunk_ms={times[0]:F1} " +
-                          $"steady_chunk_ms={steady[steady.Length / 2]:F1} peak_working_set_bytes={p.PeakWorkingSet64}");
+                          $"steady_chunk_ms={BenchStats.Median(steady):F1} steady_cpu_ms={BenchStats.Median(steadyCpu):F0} peak_working_set_bytes={p.PeakWorkingSet64}");
         }
+    }
+
+    // Process CPU time: unlike wall time, barely moved by other load on a shared host (OpenMP spin-waiting aside).
+    private static TimeSpan CpuTime()
+    {
+        using var me = Process.GetCurrentProcess();
+        return me.TotalProcessorTime;
     }
 }

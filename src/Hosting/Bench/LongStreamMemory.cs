@@ -19,10 +19,10 @@ public static class LongStreamMemory
 {
     public const int EarlyChunks = 10;
 
-    public static async Task<LongStreamFigures> RunAsync(int chunks, TextWriter log)
+    public static async Task<LongStreamFigures> RunAsync(int chunks, string device, TextWriter log)
     {
         if (chunks <= EarlyChunks) throw new ArgumentException($"--long-chunks must be more than {EarlyChunks} (or 0 to skip)");
-        var settings = new PipelineSettings();
+        var settings = new PipelineSettings { TextEncoderDevice = device, DenoiserDevice = device, DecoderDevice = device };
         using var engines = PipelineEngines.Tiny(settings); // rolling attention: 12-frame window, 3 sink frames
         using var system = ActorSystem.Create("bench-long", PipelineHocon.Default);
         try

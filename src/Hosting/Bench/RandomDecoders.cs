@@ -18,16 +18,16 @@ public static class RandomDecoders
     private static (WanVaeConfig Vae, TaehvConfig Taehv) Size(string size) =>
         Sizes.TryGetValue(size, out var cfg) ? cfg : throw new ArgumentException($"unknown decoder size '{size}' (tiny, mid, real)");
 
-    public static WanVae Vae(string size)
+    public static WanVae Vae(string size, Device? device = null)
     {
-        var vae = new WanVae(Size(size).Vae, includeEncoder: false);
+        var vae = new WanVae(Size(size).Vae, device, includeEncoder: false);
         vae.InitializeRandom(1);
         return vae;
     }
 
-    public static TaehvDecoder Taehv(string size)
+    public static TaehvDecoder Taehv(string size, Device? device = null)
     {
-        var taehv = new TaehvDecoder(Size(size).Taehv);
+        var taehv = new TaehvDecoder(Size(size).Taehv, device);
         var g = new Generator(1);
         using var noGrad = no_grad();
         foreach (var (_, p) in taehv.named_parameters())
@@ -38,12 +38,12 @@ public static class RandomDecoders
         return taehv;
     }
 
-    /// <summary>The decode stage's engine for <paramref name="decoder"/> (vae, taehv or preview), on the CPU.</summary>
-    public static IDecodeEngine Engine(string decoder, string size) => decoder switch
+    /// <summary>The decode stage's engine for <paramref name="decoder"/> (vae, taehv or preview), float32 on <paramref name="device"/>.</summary>
+    public static IDecodeEngine Engine(string decoder, string size, Device device) => decoder switch
     {
-        "vae" => new WanVaeDecodeEngine(Vae(size)),
-        "taehv" => new TaehvDecodeEngine(Taehv(size)),
-        "preview" => new LatentPreviewDecodeEngine(CPU),
+        "vae" => new WanVaeDecodeEngine(Vae(size, device)),
+        "taehv" => new TaehvDecodeEngine(Taehv(size, device)),
+        "preview" => new LatentPreviewDecodeEngine(device),
         _ => throw new ArgumentException($"unknown decoder '{decoder}' (vae, taehv, preview)"),
     };
 }

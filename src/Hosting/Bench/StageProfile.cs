@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SelfForcing.Actors.Engines;
+using SelfForcing.Actors.Video;
 using SelfForcing.Model.Dit;
 using static TorchSharp.torch;
 
@@ -22,13 +23,15 @@ public static class StageProfile
     public static StageFigures Run(BenchReportOptions o, TextWriter log)
     {
         var config = BenchPresets.ResolveDit(o.ConfigName);
-        double text = TextEncodeMs(config, o.Chunks);
-        var dit = DenoiseBenchmark.Run(new DenoiseBenchOptions(o.ConfigName, o.LatentHeight, o.LatentWidth, o.Chunks, o.DenoisingSteps, "cpu", o.DType, 0),
+        var device = SelfForcing.Model.TorchRuntime.ParseDevice(o.Device);
+        double text = TextEncodeMs(config, o.Chunks, device);
+        var dit = DenoiseBenchmark.Run(new DenoiseBenchOptions(o.ConfigName, o.LatentHeight, o.LatentWidth, o.Chunks, o.DenoisingSteps, o.Device, o.DType, 0),
             TextWriter.Null);
-        double decode = DecodeMs(o);
+        double decode = DecodeMs(o, device);
         // A chunk of F latent frames decodes to 4·F frames (the stream's first chunk to 4·F − 3).
         int pixelFrames = 4 * config.NumFramePerBlock;
-        double encode = EncodeBenchmark.Run("fmp4", o.LatentWidth * 8, o.LatentHeight * 8, pixelFrames, o.Chunks, 16, TextWriter.Null);
+        double encode = o.Format == StreamFormat.Rgb24 ? double.NaN
+            : EncodeBenchmark.Run(StreamFormats.Name(o.Format), o.LatentWidth * 8, o.LatentHeight * 8, pixelFrames, o.Chunks, 16, TextWriter.Null);
         var (rss, peak) = BenchStats.Memory();
         var steps = dit.MedianStepMs;
         double chunkMs = steps.Sum() + dit.MedianContextMs;
@@ -36,23 +39,24 @@ public static class StageProfile
     }
 
     /// <summary>The tiny random UMT5 stand-in at the config's text length and width (the real UMT5-XXL is not built here).</summary>
-    private static double TextEncodeMs(WanConfig config, int prompts)
+    private static double TextEncodeMs(WanConfig config, int prompts, Device device)
     {
-        using var text = new TinyTextEncodeEngine(config.TextLen, config.TextDim, CPU);
+        using var text = new TinyTextEncodeEngine(config.TextLen, config.TextDim, device);
         var times = new List<double>();
         for (int i = 0; i <= prompts; i++)
         {
             using var scope = NewDisposeScope();
             var sw = Stopwatch.StartNew();
-            _ = text.Encode($"prompt {i}: a red fox runs through fresh snow at dawn");
+            _ = text.Encode($"prompt {i}: a red fox runs through fresh snow at dawn").cpu(); // to the host: waits for a GPU
             if (i > 0) times.Add(sw.Elapsed.TotalMilliseconds);
         }
         return BenchStats.Median(times);
     }
 
-    private static double DecodeMs(BenchReportOptions o)
+    /// <summary>Through the decode stage's engine (snapshot in, pixels on the host and the next snapshot out), as the stage calls it.</summary>
+    private static double DecodeMs(BenchReportOptions o, Device device)
     {
-        using var engine = RandomDecoders.Engine(o.Decoder, o.DecoderSize);
+        using var engine = RandomDecoders.Engine(o.Decoder, o.DecoderSize, device);
         using var noGrad = no_grad();
         var g = new Generator(2);
         var state = engine.Initial(o.Decoder);

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Bench;
 
 /// <param name="FirstChunkSeconds">From the start request to the first chunk in the client's hands (text encode included).</param>
-/// <param name="EndToEndFps">Frames per second as the client receives them after the first chunk (text → DiT → decoder → fMP4).</param>
+/// <param name="EndToEndFps">Frames per second as the client receives them after the first chunk (text → DiT → decoder → encoder).</param>
 /// <param name="StageSeconds">Mean seconds per steady chunk each stage reported (denoise includes the context pass).</param>
 /// <param name="PipeliningEfficiency">Measured throughput ÷ (1 / slowest stage): 1 when the slowest stage is never idle.</param>
 /// <param name="FirstChunkOffStageSeconds">First-chunk latency less the first chunk's stage times: the text encode, queue waits and messages.</param>
@@ -29,15 +29,16 @@ public static class StreamProfile
     public static async Task<StreamFigures> RunAsync(BenchReportOptions o, TextWriter log)
     {
         var config = BenchPresets.ResolveDit(o.ConfigName);
-        var settings = new PipelineSettings();
-        var model = new CausalWanModel(config, CPU, o.DType, WeightInit.Uninitialised);
+        var settings = new PipelineSettings { TextEncoderDevice = o.Device, DenoiserDevice = o.Device, DecoderDevice = o.Device };
+        var device = SelfForcing.Model.TorchRuntime.ParseDevice(o.Device);
+        var model = new CausalWanModel(config, device, o.DType, WeightInit.Uninitialised);
         model.InitializeRandom(seed: 0);
         model.eval();
         IDecodeEngine decode = o.Decoder == "preview"
-            ? new LatentPreviewDecodeEngine(CPU)
-            : new CompositeDecodeEngine(RandomDecoders.Engine(o.Decoder, o.DecoderSize), new LatentPreviewDecodeEngine(CPU));
-        using var engines = new PipelineEngines(new TinyTextEncodeEngine(config.TextLen, config.TextDim, CPU),
-            new SelfForcingDenoiseEngine(model, CPU, o.DType, longStreams: settings.LongStreamAttention), decode);
+            ? new LatentPreviewDecodeEngine(device)
+            : new CompositeDecodeEngine(RandomDecoders.Engine(o.Decoder, o.DecoderSize, device), new LatentPreviewDecodeEngine(device));
+        using var engines = new PipelineEngines(new TinyTextEncodeEngine(config.TextLen, config.TextDim, device),
+            new SelfForcingDenoiseEngine(model, device, o.DType, longStreams: settings.LongStreamAttention), decode);
         using var system = ActorSystem.Create("bench", PipelineHocon.Default);
         try
         {
@@ -53,7 +54,7 @@ public static class StreamProfile
             double gaps = ditSpan - dit.Chunks.Skip(1).Sum(c => c.Timings.Denoise) - Trip(dit.Chunks[^1]) + Trip(dit.Chunks[0]);
             double overhead = gaps / ditSpan;
 
-            var e2e = await Stream(pipeline, new StreamRequest("a red fox in the snow", 2, o.Chunks, 16, o.Decoder, o.LatentHeight, o.LatentWidth, StreamFormat.Fmp4));
+            var e2e = await Stream(pipeline, new StreamRequest("a red fox in the snow", 2, o.Chunks, 16, o.Decoder, o.LatentHeight, o.LatentWidth, o.Format));
             var steady = e2e.Chunks.Skip(1).ToArray();
             double span = e2e.Arrivals[^1] - e2e.Arrivals[0];
             double fps = steady.Sum(c => c.Frames) / span;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using SelfForcing.Actors.Video;
 using SelfForcing.Hosting.Bench;
 using SelfForcing.Hosting.Output;
 using TorchSharp;
@@ -27,7 +28,11 @@ public static class BenchCommand
             Description = "all (every figure: stages, stream through the pipeline, long stream), or one stage alone: denoise (the DiT), decode (a decoder) or encode (ffmpeg, fMP4/JPEG)",
             DefaultValueFactory = _ => "all",
         };
-        var format = new Option<string>("--format") { Description = "with --stage encode: fmp4 or jpeg", DefaultValueFactory = _ => "fmp4" };
+        var format = new Option<string>("--format")
+        {
+            Description = "with --stage encode: fmp4 or jpeg; with --stage all: fmp4, jpeg or rgb24 (no encoding, no ffmpeg needed)",
+            DefaultValueFactory = _ => "fmp4",
+        };
         var decoder = new Option<string>("--decoder") { Description = "with --stage all or decode: vae or taehv (all: also preview)", DefaultValueFactory = _ => "vae" };
         var latentFrames = new Option<int>("--latent-frames") { Description = "with --stage decode: latent frames per chunk", DefaultValueFactory = _ => 3 };
         var decoderSize = new Option<string>("--decoder-size") { Description = "with --stage all or decode: tiny, mid or real", DefaultValueFactory = _ => "tiny" };
@@ -53,12 +58,13 @@ public static class BenchCommand
                 throw new ArgumentException("--latent-height/--latent-width must be even and between 2 and 2048");
             if (parse.GetValue(stage) == "all")
             {
-                if (parse.GetValue(device) != "cpu") throw new ArgumentException("--stage all runs on the CPU; time a GPU with --stage denoise/decode (see benchmarks/gpu.sh)");
                 int lc = parse.GetValue(longChunks);
                 if (lc != 0 && (lc <= LongStreamMemory.EarlyChunks || lc > 100_000))
                     throw new ArgumentException($"--long-chunks must be 0 or between {LongStreamMemory.EarlyChunks + 1} and 100000");
+                if (!StreamFormats.TryParse(parse.GetValue(format), out var streamFormat))
+                    throw new ArgumentException($"--format must be fmp4, jpeg or rgb24 (got '{parse.GetValue(format)}')");
                 await BenchReport.RunAsync(new BenchReportOptions(parse.GetValue(config)!, h, w, c, s, dt, parse.GetValue(threads), parse.GetValue(decoder)!,
-                    parse.GetValue(decoderSize)!, lc), output);
+                    parse.GetValue(decoderSize)!, lc, parse.GetValue(device)!, streamFormat), output);
                 return 0;
             }
             if (parse.GetValue(stage) == "decode")
