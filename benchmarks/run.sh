@@ -7,10 +7,12 @@ sf() { dotnet src/Hosting/bin/Release/net10.0/selfforcing.dll "$@"; }
 out=benchmarks/results-$(hostname)-$(date -u +%Y%m%d).txt
 {
   echo "# $(date -u) $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-  sf bench --config tiny --latent-height 8 --latent-width 8 --chunks 5
-  sf bench --config small --latent-height 30 --latent-width 52 --chunks 2
-  sf bench --config 1.3b --latent-height 16 --latent-width 16 --chunks 1
-  sf bench --config tiny --latent-height 8 --latent-width 8 --chunks 5 --dtype bfloat16
+  # Every figure in one run (stages, stream through the pipeline, 1,000-chunk rolling-cache stream), tiny model.
+  sf bench --chunks 8 --decoder taehv --long-chunks 1000
+  sf bench --stage denoise --config tiny --latent-height 8 --latent-width 8 --chunks 5
+  sf bench --stage denoise --config small --latent-height 30 --latent-width 52 --chunks 2
+  sf bench --stage denoise --config 1.3b --latent-height 16 --latent-width 16 --chunks 1
+  sf bench --stage denoise --config tiny --latent-height 8 --latent-width 8 --chunks 5 --dtype bfloat16
   sf bench --stage decode --decoder vae --decoder-size tiny --latent-height 8 --latent-width 8 --chunks 4
   sf bench --stage decode --decoder taehv --decoder-size tiny --latent-height 8 --latent-width 8 --chunks 4
   sf bench --stage decode --decoder vae --decoder-size mid --latent-height 30 --latent-width 52 --chunks 3

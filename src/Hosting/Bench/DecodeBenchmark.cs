@@ -11,17 +11,9 @@ namespace SelfForcing.Hosting.Bench;
 /// </summary>
 public static class DecodeBenchmark
 {
-    public static readonly IReadOnlyDictionary<string, (WanVaeConfig Vae, TaehvConfig Taehv)> Sizes = new Dictionary<string, (WanVaeConfig, TaehvConfig)>
-    {
-        ["tiny"] = (WanVaeConfig.Wan21 with { Dim = 8, DimMult = [1, 2, 2, 2], NumResBlocks = 1 }, TaehvConfig.Wan21 with { NF = [32, 16, 8, 8] }),
-        ["mid"] = (WanVaeConfig.Wan21 with { Dim = 32 }, TaehvConfig.Wan21 with { NF = [128, 64, 32, 32] }),
-        ["real"] = (WanVaeConfig.Wan21, TaehvConfig.Wan21),
-    };
-
     public static void Run(string decoder, string size, int latentH, int latentW, int chunks, int threads, TextWriter log, int latentFrames = 3)
     {
         if (threads > 0) set_num_threads(threads);
-        if (!Sizes.TryGetValue(size, out var cfg)) throw new ArgumentException($"unknown decoder size '{size}' (tiny, mid, real)");
         var g = new Generator(1);
         using var noGrad = no_grad();
         Func<Tensor, Tensor> decode;
@@ -31,8 +23,7 @@ public static class DecodeBenchmark
         {
             case "vae":
             {
-                var vae = new WanVae(cfg.Vae, includeEncoder: false);
-                vae.InitializeRandom(1);
+                var vae = RandomDecoders.Vae(size);
                 var stream = vae.CreateStreamDecoder();
                 decode = l => stream.DecodeChunk(l.permute(0, 2, 1, 3, 4)).permute(0, 2, 1, 3, 4); // report [B, T, 3, H, W] like TAEHV
                 owner = vae;
@@ -41,12 +32,7 @@ public static class DecodeBenchmark
             }
             case "taehv":
             {
-                var taehv = new TaehvDecoder(cfg.Taehv);
-                foreach (var (_, p) in taehv.named_parameters())
-                {
-                    using var init = NewDisposeScope();
-                    p.copy_(randn(p.shape, generator: g) * 0.05);
-                }
+                var taehv = RandomDecoders.Taehv(size);
                 var stream = new TaehvStreamDecoder(taehv);
                 decode = stream.DecodeChunk;
                 owner = taehv;
@@ -59,20 +45,31 @@ public static class DecodeBenchmark
         {
             log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of {latentFrames} latent frame(s), threads {get_num_threads()}");
             var times = new List<double>();
+            var cpuTimes = new List<double>();
             for (int c = 0; c < chunks; c++)
             {
                 using var scope = NewDisposeScope();
                 var latents = randn([1, latentFrames, 16, latentH, latentW], generator: g);
+                var cpu = CpuTime();
                 var sw = Stopwatch.StartNew();
                 var pixels = decode(latents);
                 sw.Stop();
                 times.Add(sw.Elapsed.TotalMilliseconds);
-                log.WriteLine($"  chunk {c}: {sw.Elapsed.TotalMilliseconds:F1} ms, {pixels.shape[1]} frames");
+                cpuTimes.Add((CpuTime() - cpu).TotalMilliseconds);
+                log.WriteLine($"  chunk {c}: {sw.Elapsed.TotalMilliseconds:F1} ms, cpu {cpuTimes[^1]:F0} ms, {pixels.shape[1]} frames");
             }
             using var p = Process.GetCurrentProcess();
-            var steady = times.Skip(1).DefaultIfEmpty(times[0]).OrderBy(x => x).ToArray();
+            var steady = times.Skip(1).DefaultIfEmpty(times[0]);
+            var steadyCpu = cpuTimes.Skip(1).DefaultIfEmpty(cpuTimes[0]);
             log.WriteLine($"RESULT decoder={decoder} size={size} latent={latentH}x{latentW} first_chunk_ms={times[0]:F1} " +
-                          $"steady_chunk_ms={steady[steady.Length / 2]:F1} peak_working_set_bytes={p.PeakWorkingSet64}");
+                          $"steady_chunk_ms={BenchStats.Median(steady):F1} steady_cpu_ms={BenchStats.Median(steadyCpu):F0} peak_working_set_bytes={p.PeakWorkingSet64}");
         }
+    }
+
+    // Process CPU time: unlike wall time, barely moved by other load on a shared host (OpenMP spin-waiting aside).
+    private static TimeSpan CpuTime()
+    {
+        using var me = Process.GetCurrentProcess();
+        return me.TotalProcessorTime;
     }
 }

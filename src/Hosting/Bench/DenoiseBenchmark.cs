@@ -9,7 +9,8 @@ public sealed record DenoiseBenchOptions(
     string ConfigName, int LatentHeight, int LatentWidth, int Chunks, int DenoisingSteps, string Device, ScalarType DType, int Threads);
 
 /// <param name="CpuMs">Process CPU time for the chunk (denoise + context): unlike wall time, barely moved by other load on a shared host.</param>
-public sealed record ChunkTiming(int Chunk, double DenoiseMs, double ContextMs, double CpuMs = double.NaN);
+/// <param name="StepMs">Each denoising step's wall time; they sum to <paramref name="DenoiseMs"/>.</param>
+public sealed record ChunkTiming(int Chunk, double DenoiseMs, double ContextMs, double CpuMs, IReadOnlyList<double> StepMs);
 
 public sealed record DenoiseBenchResult(
     DenoiseBenchOptions Options, long Parameters, long TokensPerChunk, IReadOnlyList<ChunkTiming> Chunks, long KvCacheBytes, long PeakWorkingSetBytes)
@@ -18,12 +19,11 @@ public sealed record DenoiseBenchResult(
     public double MedianContextMs => Median(Chunks.Select(c => c.ContextMs));
     public double MedianCpuMs => Median(Chunks.Select(c => c.CpuMs));
     public double TokensPerSecond => TokensPerChunk / ((MedianDenoiseMs + MedianContextMs) / 1000.0);
+    /// <summary>Median time of denoising step i (0-based) over the timed chunks.</summary>
+    public IReadOnlyList<double> MedianStepMs =>
+        Enumerable.Range(0, Options.DenoisingSteps).Select(i => Median(Chunks.Select(c => c.StepMs[i]))).ToArray();
 
-    private static double Median(IEnumerable<double> xs)
-    {
-        var a = xs.OrderBy(x => x).ToArray();
-        return a.Length == 0 ? double.NaN : a.Length % 2 == 1 ? a[a.Length / 2] : (a[a.Length / 2 - 1] + a[a.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> xs) => BenchStats.Median(xs);
 }
 
 /// <summary>
@@ -57,13 +57,15 @@ public static class DenoiseBenchmark
             long start = chunk * tokensPerChunk;
             var x = randn([1, config.InDim, frames, o.LatentHeight, o.LatentWidth], o.DType, device);
             var cpu = CpuTime();
+            var steps = new double[o.DenoisingSteps];
             var sw = Stopwatch.StartNew();
             for (int step = 0; step < o.DenoisingSteps; step++)
             {
                 var t = full([1, frames], 1000.0 - 250.0 * step, ScalarType.Float32, device);
                 x = model.Forward(x, t, context, cache, start);
+                Synchronize(device, x); // per step, so each step's time is its own (one element read: negligible)
+                steps[step] = sw.Elapsed.TotalMilliseconds - steps.Sum();
             }
-            Synchronize(device, x);
             double denoise = sw.Elapsed.TotalMilliseconds;
             sw.Restart();
             var ctxOut = model.Forward(x, zeros([1, frames], ScalarType.Float32, device), context, cache, start);
@@ -72,7 +74,7 @@ public static class DenoiseBenchmark
             double cpuMs = (CpuTime() - cpu).TotalMilliseconds;
             peak = Math.Max(peak, Process.GetCurrentProcess().PeakWorkingSet64);
             if (chunk == 0) { log.WriteLine($"  warm-up chunk: denoise {denoise:F1} ms, context {contextMs:F1} ms, cpu {cpuMs:F0} ms"); continue; }
-            timings.Add(new ChunkTiming(chunk, denoise, contextMs, cpuMs));
+            timings.Add(new ChunkTiming(chunk, denoise, contextMs, cpuMs, steps));
             log.WriteLine($"  chunk {chunk}: denoise {denoise:F1} ms ({denoise / o.DenoisingSteps:F1} ms/step), context pass {contextMs:F1} ms, cpu {cpuMs:F0} ms");
         }
         return new DenoiseBenchResult(o, parameters, tokensPerChunk, timings, cache.AllocatedBytes, peak);

@@ -9,7 +9,8 @@ namespace SelfForcing.Hosting.Bench;
 /// </summary>
 public static class EncodeBenchmark
 {
-    public static void Run(string format, int width, int height, int frames, int chunks, double fps, TextWriter log)
+    /// <returns>Median milliseconds per chunk after the first.</returns>
+    public static double Run(string format, int width, int height, int frames, int chunks, double fps, TextWriter log)
     {
         if (format is not ("fmp4" or "jpeg")) throw new ArgumentException($"--format must be fmp4 or jpeg (got '{format}')");
         var rng = new Random(1);
@@ -48,5 +49,6 @@ public static class EncodeBenchmark
         double median = times[times.Count / 2], budget = frames / fps * 1000;
         log.WriteLine($"RESULT stage=encode format={format} size={width}x{height} frames/chunk={frames} encode_ms/chunk={median:F0} " +
                       $"bytes/chunk={bytes / chunks} realtime_budget_ms={budget:F0} share_of_budget={median / budget:P0}");
+        return median;
     }
 }
