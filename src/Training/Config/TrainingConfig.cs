@@ -82,6 +82,7 @@ public sealed record TrainingConfig(DmdSettings Settings, string DataPath, bool 
             BatchSize = (int)v.Int("batch_size"),
             LogIters = (int)v.Int("log_iters"),
             Seed = v.Int("seed"),
+            GradientCheckpointing = v.Bool("gradient_checkpointing", false),
         };
         try { settings.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new TrainingConfigException($"{source}: {e.Message.Split(" (Parameter")[0]}"); }

@@ -25,6 +25,8 @@ public sealed class DmdReplica
     public DmdReplica(SelfForcingRollout rollout, ScoreNetwork realScore, ScoreNetwork fakeScore, DmdSettings settings)
     {
         Rollout = rollout; RealScore = realScore; FakeScore = fakeScore;
+        fakeScore.Model.GradientCheckpointing = settings.GradientCheckpointing;
+        rollout.Generator.Model.GradientCheckpointing = settings.GradientCheckpointing;
         // The teacher is frozen: it never holds a gradient, so no optimiser or clip can touch it.
         foreach (var p in realScore.Model.parameters()) p.requires_grad_(false);
         GeneratorParams = rollout.Generator.Model.named_parameters().Select(p => (p.name, p.parameter)).ToList();

@@ -54,6 +54,12 @@ public sealed record DmdSettings
     public int LogIters { get; init; } = 50;
     /// <summary><c>seed</c>. The reference turns 0 into a random draw; this port always uses it as given, so runs repeat.</summary>
     public long Seed { get; init; }
+    /// <summary>
+    /// <c>gradient_checkpointing</c>: recompute each transformer block in backward instead of keeping its activations,
+    /// for the forwards that have a backward and no KV cache — the critic's denoising loss (and any cache-free
+    /// generator call). The rollout's exit-step forwards write the KV cache and keep their activations.
+    /// </summary>
+    public bool GradientCheckpointing { get; init; } = true;
 
     public DmdSettings Validate()
     {
