@@ -21,6 +21,7 @@ public sealed class ClusterStageDirectory : ReceiveActor, IWithTimers
     private readonly IActorRef _coordinator;
     private readonly Akka.Cluster.Cluster _cluster = Akka.Cluster.Cluster.Get(Context.System);
     private readonly Dictionary<(Address, NodeRole), IActorRef> _found = new();
+    private readonly Dictionary<IActorRef, int> _capacity = new();
     private readonly HashSet<Address> _reachable = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -39,6 +40,12 @@ public sealed class ClusterStageDirectory : ReceiveActor, IWithTimers
         Receive<ClusterEvent.MemberRemoved>(m => Gone(m.Member.Address, "removed"));
         Receive<ClusterEvent.MemberExited>(m => Gone(m.Member.Address, "leaving"));
         Receive<ActorIdentity>(OnIdentity);
+        Receive<Messages.DenoiserCapacity>(c =>
+        {
+            if (!_found.ContainsValue(Sender)) return;
+            _capacity[Sender] = c.MaxStreams;
+            Publish();
+        });
         Receive<Retry>(r =>
         {
             if (_reachable.Contains(r.Address) && !_found.ContainsKey((r.Address, r.Role))) Identify(r.Address, r.Role, r.Attempt);
@@ -82,6 +89,8 @@ public sealed class ClusterStageDirectory : ReceiveActor, IWithTimers
         }
         _found[(address, role)] = id.Subject;
         _log.Info("{0} endpoint up on {1}", NodeRoles.Name(role), address);
+        // A denoiser node says how many streams it takes; until it has, the coordinator assumes its own setting.
+        if (role == NodeRole.Denoiser) id.Subject.Tell(new Messages.GetDenoiserCapacity());
         Publish();
     }
 
@@ -89,7 +98,11 @@ public sealed class ClusterStageDirectory : ReceiveActor, IWithTimers
     {
         _reachable.Remove(address);
         int before = _found.Count;
-        foreach (var key in _found.Keys.Where(k => k.Item1.Equals(address)).ToList()) _found.Remove(key);
+        foreach (var key in _found.Keys.Where(k => k.Item1.Equals(address)).ToList())
+        {
+            _capacity.Remove(_found[key]);
+            _found.Remove(key);
+        }
         if (_found.Count == before) return;
         _log.Warning("node {0} is {1}: its endpoints take no new work", address, why);
         Publish();
@@ -97,5 +110,5 @@ public sealed class ClusterStageDirectory : ReceiveActor, IWithTimers
 
     private void Publish() =>
         _coordinator.Tell(new StageEndpoints(NodeRoles.Stages.ToDictionary(r => r,
-            r => (IReadOnlyList<IActorRef>)_found.Where(kv => kv.Key.Item2 == r).Select(kv => kv.Value).ToList())));
+            r => (IReadOnlyList<IActorRef>)_found.Where(kv => kv.Key.Item2 == r).Select(kv => kv.Value).ToList()), new Dictionary<IActorRef, int>(_capacity)));
 }

@@ -29,6 +29,11 @@ public sealed record SwitchConditioning(string StreamId, int FromChunk, WireTens
 /// <summary>The stream ended (or moved): free its cache on this node.</summary>
 public sealed record CloseStream(string StreamId) : IWireMessage;
 
+/// <summary>Asks a denoiser node how many streams it takes (its own <c>pipeline.max-streams</c>).</summary>
+public sealed record GetDenoiserCapacity : IWireMessage;
+
+public sealed record DenoiserCapacity(int MaxStreams) : IWireMessage;
+
 public sealed record GetCacheState : Akka.Actor.INoSerializationVerificationNeeded;
 
 /// <summary>Streams the cache owner holds, with their committed chunk counts, and the bytes held.</summary>

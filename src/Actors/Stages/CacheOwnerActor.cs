@@ -35,10 +35,15 @@ public sealed class CacheOwnerActor : ReceiveActor
     private readonly IActorRef _denoiseStage;
     private readonly Dictionary<string, Entry> _streams = new();
 
-    public CacheOwnerActor(StreamCaches caches, IActorRef denoiseStage)
+    private readonly int _maxStreams;
+
+    /// <param name="maxStreams">Streams this node takes (it tells the coordinator, and refuses more).</param>
+    public CacheOwnerActor(StreamCaches caches, IActorRef denoiseStage, int maxStreams)
     {
         _caches = caches;
         _denoiseStage = denoiseStage;
+        _maxStreams = maxStreams;
+        Receive<GetDenoiserCapacity>(_ => Sender.Tell(new DenoiserCapacity(_maxStreams)));
         Receive<OpenStream>(Open);
         Receive<DenoiseChunk>(d => Lend(d.StreamId, d.Chunk, Sender));
         Receive<ChunkDenoisedLocally>(OnDenoised);
@@ -59,7 +64,8 @@ public sealed class CacheOwnerActor : ReceiveActor
             _streams.Values.Where(e => !e.Closed).Sum(e => _caches.Bytes(e.Handle)))));
     }
 
-    public static Props Props(StreamCaches caches, IActorRef denoiseStage) => Akka.Actor.Props.Create(() => new CacheOwnerActor(caches, denoiseStage));
+    public static Props Props(StreamCaches caches, IActorRef denoiseStage, int maxStreams) =>
+        Akka.Actor.Props.Create(() => new CacheOwnerActor(caches, denoiseStage, maxStreams));
 
     private void Open(OpenStream m)
     {
@@ -67,6 +73,11 @@ public sealed class CacheOwnerActor : ReceiveActor
         if (_streams.ContainsKey(id))
         {
             Sender.Tell(new OpenStreamFailed(id, "the stream already holds a KV cache on this node", FailureKind.Permanent));
+            return;
+        }
+        if (_streams.Values.Count(e => !e.Closed) >= _maxStreams)
+        {
+            Sender.Tell(new OpenStreamFailed(id, $"this denoiser node is at capacity ({_maxStreams} streams)", FailureKind.Error));
             return;
         }
         CacheHandle handle;

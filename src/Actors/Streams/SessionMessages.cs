@@ -4,7 +4,10 @@ using SelfForcing.Actors.Messages;
 namespace SelfForcing.Actors.Streams;
 
 /// <summary>The stage endpoints now reachable, by role (from the cluster's membership, or fixed in one process).</summary>
-public sealed record StageEndpoints(IReadOnlyDictionary<NodeRole, IReadOnlyList<IActorRef>> ByRole) : Akka.Actor.INoSerializationVerificationNeeded{
+/// <param name="Capacity">Streams each denoiser endpoint takes, as its node says (absent: the coordinator's own setting).</param>
+public sealed record StageEndpoints(IReadOnlyDictionary<NodeRole, IReadOnlyList<IActorRef>> ByRole,
+    IReadOnlyDictionary<IActorRef, int>? Capacity = null) : INoSerializationVerificationNeeded
+{
     public IReadOnlyList<IActorRef> Of(NodeRole role) => ByRole.TryGetValue(role, out var refs) ? refs : [];
 }
 

@@ -28,7 +28,7 @@ public static class StageEndpointFactory
                 case NodeRole.Denoiser:
                     var caches = new StreamCaches(engines.Denoise);
                     var denoise = Supervised(Stage.Denoise, DenoiseChunkActor.Props(caches, faults, timeline), id);
-                    endpoints[role] = system.ActorOf(CacheOwnerActor.Props(caches, denoise).WithDispatcher(settings.WorkerDispatcher), id);
+                    endpoints[role] = system.ActorOf(CacheOwnerActor.Props(caches, denoise, settings.MaxStreams).WithDispatcher(settings.WorkerDispatcher), id);
                     break;
                 case NodeRole.Decoder:
                     var states = new DecoderStates(engines.Decode);

@@ -9,7 +9,7 @@ namespace SelfForcing.Actors.Streams;
 /// <summary>
 /// Admits streams and places them: each admitted stream gets a <see cref="StreamSessionActor"/> child and one endpoint
 /// per stage role — the denoiser with the fewest streams (each denoiser node takes at most
-/// <see cref="PipelineSettings.MaxStreams"/>), the least-used of the others. Endpoints come from the cluster's
+/// its own node's <see cref="PipelineSettings.MaxStreams"/>), the least-used of the others. Endpoints come from the cluster's
 /// membership (or are fixed in one process); a session whose node is lost asks here for another. Requests about a
 /// stream go to its session; ended streams stay answerable for a while.
 /// </summary>
@@ -73,7 +73,7 @@ public sealed class StreamCoordinatorActor : ReceiveActor
             int nodes = _endpoints.Of(NodeRole.Denoiser).Count;
             Sender.Tell(nodes == 0
                 ? new StreamRejected("no denoiser node is up", null)
-                : new StreamRejected($"at capacity: the server runs its limit of {nodes * _settings.MaxStreams} streams", null, AtCapacity: true));
+                : new StreamRejected($"at capacity: the server runs its limit of {_endpoints.Of(NodeRole.Denoiser).Sum(CapacityOf)} streams", null, AtCapacity: true));
             return;
         }
         placement[NodeRole.Denoiser] = denoiser;
@@ -99,9 +99,11 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     private IActorRef? PickDenoiser(IActorRef? exclude)
     {
         var load = Load(NodeRole.Denoiser);
-        return _endpoints.Of(NodeRole.Denoiser).Where(e => !e.Equals(exclude) && load.GetValueOrDefault(e) < _settings.MaxStreams)
+        return _endpoints.Of(NodeRole.Denoiser).Where(e => !e.Equals(exclude) && load.GetValueOrDefault(e) < CapacityOf(e))
             .OrderBy(e => load.GetValueOrDefault(e)).FirstOrDefault();
     }
+
+    private int CapacityOf(IActorRef denoiser) => _endpoints.Capacity?.GetValueOrDefault(denoiser, _settings.MaxStreams) ?? _settings.MaxStreams;
 
     private IActorRef? PickLeastUsed(NodeRole role, IActorRef? exclude)
     {
@@ -116,8 +118,10 @@ public sealed class StreamCoordinatorActor : ReceiveActor
     {
         if (!_sessions.TryGetValue(m.StreamId, out var s)) return;
         // The lost endpoint may still be listed until the cluster removes its node: never hand it out again.
-        _endpoints = new StageEndpoints(_endpoints.ByRole.ToDictionary(kv => kv.Key,
-            kv => (IReadOnlyList<IActorRef>)kv.Value.Where(e => !e.Equals(m.Lost)).ToList()));
+        _endpoints = _endpoints with
+        {
+            ByRole = _endpoints.ByRole.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<IActorRef>)kv.Value.Where(e => !e.Equals(m.Lost)).ToList()),
+        };
         s.Placement.Remove(m.Role);
         var next = m.Role == NodeRole.Denoiser ? PickDenoiser(m.Lost) : PickLeastUsed(m.Role, m.Lost);
         if (next is null)

@@ -50,6 +50,8 @@ public class WireFormatTests() : TestKit(PipelineHocon.Default)
             new ChunkEncoded("s0123456789ab", 1, chunk, 0.2, 0.3),
             new StageJobFailed(Stage.Decode, "s0123456789ab", 5, 3, "boom", FailureKind.DeviceLost),
             new ReleaseDecoder("s0123456789ab"),
+            new GetDenoiserCapacity(),
+            new DenoiserCapacity(4),
         ];
         return all.ToDictionary(m => m.GetType());
     }
