@@ -16,11 +16,12 @@ public static class RecipeFiles
     public const string ConfigFile = "config.json";
     public const string TeacherWeights = "teacher.safetensors";
 
-    /// <summary>"tiny" (the built-in tiny DiT) or a path to a reference <c>config.json</c>.</summary>
+    /// <summary>"tiny" (the built-in tiny DiT), "world" (the tiny world's) or a path to a reference <c>config.json</c>.</summary>
     public static WanConfig ReadConfig(string spec)
     {
         if (spec == "tiny") return WanConfig.Tiny;
-        if (!File.Exists(spec)) throw new ArgumentException($"model config '{spec}' is neither 'tiny' nor a config.json file");
+        if (spec == "world") return WanConfig.World;
+        if (!File.Exists(spec)) throw new ArgumentException($"model config '{spec}' is neither 'tiny', 'world' nor a config.json file");
         using var doc = JsonDocument.Parse(File.ReadAllText(spec));
         return WanConfig.FromJson(doc.RootElement);
     }

@@ -41,6 +41,14 @@ public sealed record WanConfig
         TextLen = 16, Dim = 48, FfnDim = 96, FreqDim = 16, TextDim = 32, NumHeads = 2, NumLayers = 2,
     };
 
+    /// <summary>The tiny world's model (src/World): text_len 20 holds the longest caption (18 tokens), text_dim the
+    /// world text encoder's width. 4×4 patches of the 16×16 latent (8×8 pixels, about an object's half) make 16 tokens a
+    /// frame: 2×2 patches (64 tokens) cost 4× the step time, too much to train on two shared CPU cores.</summary>
+    public static WanConfig World { get; } = new()
+    {
+        PatchSize = [1, 4, 4], TextLen = 20, Dim = 96, FfnDim = 192, FreqDim = 32, TextDim = 32, NumHeads = 2, NumLayers = 4,
+    };
+
     /// <summary>Reads reference <c>config.json</c> keys; absent keys keep the 1.3B defaults.</summary>
     public static WanConfig FromJson(JsonElement e)
     {
