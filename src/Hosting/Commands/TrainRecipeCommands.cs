@@ -15,6 +15,24 @@ public static class TrainRecipeCommands
         train.Subcommands.Add(Teacher(stdout, stderr));
         train.Subcommands.Add(OdePairs(stdout, stderr));
         train.Subcommands.Add(OdeInit(stdout, stderr));
+        train.Subcommands.Add(WorldExport(stdout, stderr));
+    }
+
+    private static Command WorldExport(TextWriter? stdout, TextWriter? stderr)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a checkpoint_model_NNNNNN folder of train (DMD) or train ode-init", Required = true };
+        var raw = new Option<bool>("--no-ema") { Description = "export the generator, not generator_ema" };
+        var textSeed = new Option<long>("--text-seed") { Description = "the --text-seed of train world-data", DefaultValueFactory = _ => 0 };
+        var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
+        var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
+        var outFile = new Option<string>("--out") { DefaultValueFactory = _ => "world-tiny.safetensors" };
+        var cmd = new Command("world-export", "One safetensors file of a trained world generator (its EMA) and the world text encoder: the default model.")
+        {
+            checkpoint, raw, textSeed, textLen, textDim, outFile,
+        };
+        cmd.SetAction(p => Guard(stderr, () => WorldExportRun.Run(new WorldExportRunOptions(p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(textSeed),
+            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!), stdout ?? Console.Out)));
+        return cmd;
     }
 
     private static Option<string> ModelConfig() => new("--model-config") { Description = "'tiny' or a reference config.json", DefaultValueFactory = _ => "tiny" };
@@ -75,13 +93,14 @@ public static class TrainRecipeCommands
         var guidance = new Option<double>("--guidance-scale") { DefaultValueFactory = _ => 6.0 };
         var seed = Seed();
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
+        var count = new Option<int>("--count") { Description = "only the first N prompts (0 = all)" };
         var cmd = new Command("ode-pairs", "Teacher ODE trajectories at the student's denoising steps, for train ode-init.")
         {
-            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch,
+            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch, count,
         };
         cmd.SetAction(p => Guard(stderr, () => OdePairsRun.Run(new OdePairsRunOptions(p.GetValue(teacher)!, p.GetValue(prompts)!, p.GetValue(outFile)!,
             p.GetValue(frames), p.GetValue(height), p.GetValue(width), p.GetValue(steps), p.GetValue(shift), p.GetValue(guidance), p.GetValue(seed),
-            p.GetValue(batch)), stdout ?? Console.Out)));
+            p.GetValue(batch)) { Count = p.GetValue(count) }, stdout ?? Console.Out)));
         return cmd;
     }
 

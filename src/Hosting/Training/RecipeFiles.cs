@@ -26,17 +26,7 @@ public static class RecipeFiles
         return WanConfig.FromJson(doc.RootElement);
     }
 
-    public static void WriteConfig(string folder, WanConfig c)
-    {
-        var json = new Dictionary<string, object>
-        {
-            ["patch_size"] = c.PatchSize, ["text_len"] = c.TextLen, ["in_dim"] = c.InDim, ["dim"] = c.Dim, ["ffn_dim"] = c.FfnDim,
-            ["freq_dim"] = c.FreqDim, ["text_dim"] = c.TextDim, ["out_dim"] = c.OutDim, ["num_heads"] = c.NumHeads,
-            ["num_layers"] = c.NumLayers, ["qk_norm"] = c.QkNorm, ["cross_attn_norm"] = c.CrossAttnNorm, ["eps"] = c.Eps,
-            ["num_frame_per_block"] = c.NumFramePerBlock, ["local_attn_size"] = c.LocalAttnSize, ["sink_size"] = c.SinkSize,
-        };
-        File.WriteAllText(Path.Combine(folder, ConfigFile), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
-    }
+    public static void WriteConfig(string folder, WanConfig c) => File.WriteAllText(Path.Combine(folder, ConfigFile), c.ToJson());
 
     public static void SaveTeacher(string folder, WanModel teacher)
     {
