@@ -17,6 +17,7 @@ public static class Cli
             TrainCommand.Create(stdout, stderr),
             WorldCommand.Create(stdout, stderr),
             EvalWorldCommand.Create(stdout, stderr),
+            WorldSampleCommand.Create(stdout, stderr),
         };
         return root.Parse(args).Invoke();
     }

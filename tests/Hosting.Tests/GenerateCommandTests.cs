@@ -8,7 +8,7 @@ namespace SelfForcing.Hosting.Tests;
 public class GenerateCommandTests
 {
     private static GenerateCommand.GenerateOptions Options(string dir, params string[] prompts) =>
-        new(prompts, 42, dir, 3, 16, new WeightOptions(null, null, false, "bfloat16", null, null), null, null, 8, 8);
+        new(prompts, 42, dir, 3, 16, new WeightOptions(null, null, false, "bfloat16", null, null) { Model = WeightOptions.TinyRandom }, null, null, 8, 8);
 
     [Fact]
     public async Task Generate_writes_one_mp4_per_prompt()

@@ -10,7 +10,7 @@ namespace SelfForcing.Hosting.Tests;
 public class GenerateSettingsTests
 {
     private static GenerateCommand.GenerateOptions Options(bool unload) =>
-        new(["x"], 0, "out", 1, 16, new WeightOptions(null, null, false, "auto", -1, 0), null, null, 8, 8, UnloadTextEncoder: unload);
+        new(["x"], 0, "out", 1, 16, new WeightOptions(null, null, false, "auto", -1, 0) { Model = WeightOptions.TinyRandom }, null, null, 8, 8, UnloadTextEncoder: unload);
 
     [Theory]
     [InlineData("auto", ScalarType.Float32)] // measured: bfloat16 2-6x slower on CPU (benchmarks/dtype-cpu-20261127.txt)

@@ -15,7 +15,7 @@ public class GenerateValidationTests
         {
             var stdout = new StringWriter();
             var stderr = new StringWriter();
-            int rc = Cli.Run(["generate", "--prompt", "x", "--chunks", "2", "--latent-height", "8", "--latent-width", "8",
+            int rc = Cli.Run(["generate", "--model", "tiny-random", "--prompt", "x", "--chunks", "2", "--latent-height", "8", "--latent-width", "8",
                 "--local-attn-size", localAttnSize, "--sink-size", sinkSize, "--out-dir", dir.FullName], stdout, stderr);
             Assert.Equal(1, rc);
             var error = stderr.ToString().TrimEnd();
@@ -34,7 +34,7 @@ public class GenerateValidationTests
         try
         {
             var stderr = new StringWriter();
-            int rc = Cli.Run(["generate", "--prompt", "x", "--chunks", "5", "--latent-height", "8", "--latent-width", "8",
+            int rc = Cli.Run(["generate", "--model", "tiny-random", "--prompt", "x", "--chunks", "5", "--latent-height", "8", "--latent-width", "8",
                 "--local-attn-size", "6", "--sink-size", "3", "--out-dir", dir.FullName], new StringWriter(), stderr);
             Assert.True(rc == 0, stderr.ToString());
             Assert.Single(Directory.GetFiles(dir.FullName, "*.mp4"));

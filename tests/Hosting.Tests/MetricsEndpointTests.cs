@@ -31,7 +31,7 @@ public class MetricsEndpointTests
             // The scrape happens while generate still runs (its server stops when it returns): when it reports the file written.
             var stdout = new ScrapeOnWrite(port, text => Delta(Parse(text), before, "selfforcing_streams_total{outcome=\"completed\"}") >= 1);
             var options = new GenerateCommand.GenerateOptions(["metrics over http"], 5, dir.FullName, Chunks, 16,
-                new WeightOptions(null, null, false, "float32", null, null), null, null, 8, 8, MetricsPort: port);
+                new WeightOptions(null, null, false, "float32", null, null) { Model = WeightOptions.TinyRandom }, null, null, 8, 8, MetricsPort: port);
             var stderr = new StringWriter();
             int rc = await GenerateCommand.RunAsync(options, stdout, stderr);
             Assert.True(rc == 0, stderr.ToString());

@@ -38,6 +38,21 @@ public sealed class WorldTextEncodeEngine : ITextEncodeEngine
         _encoder.eval();
     }
 
+    /// <summary>Given weights (e.g. the shipped world model's), loaded strictly.</summary>
+    public WorldTextEncodeEngine(T5EncoderConfig config, Device device, IEnumerable<KeyValuePair<string, Tensor>> weights)
+    {
+        if (config.Vocab != WorldVocabulary.Size)
+            throw new ArgumentException($"a world text encoder has {WorldVocabulary.Size} tokens, the config says {config.Vocab}");
+        Device = device;
+        _encoder = new T5Encoder(config, device, ScalarType.Float32);
+        _encoder.LoadWeights(weights);
+        _encoder.eval();
+    }
+
+    /// <summary>The encoder's parameters by name (what <see cref="WorldModelFile"/> ships).</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> Weights() =>
+        _encoder.named_parameters().Select(p => KeyValuePair.Create(p.name, (Tensor)p.parameter));
+
     /// <summary>The token ids this engine feeds the encoder (and the words it did not know).</summary>
     public WorldTokens Tokenize(string prompt) => WorldVocabulary.Tokenize(prompt, _encoder.Config.TextLen);
 

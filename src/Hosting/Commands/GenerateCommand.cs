@@ -18,7 +18,7 @@ public static class GenerateCommand
         var chunks = new Option<int>("--chunks") { Description = "chunks of 3 latent frames (7 = the reference's 81-frame video)", DefaultValueFactory = _ => 4 };
         var fps = new Option<int>("--fps") { Description = "frames per second of the output", DefaultValueFactory = _ => 16 };
         var weights = new WeightCliOptions();
-        var decoder = new Option<string?>("--decoder") { Description = "vae, taehv or preview (default: vae with weights, preview without)" };
+        var decoder = new Option<string?>("--decoder") { Description = "vae, taehv, preview or world (default: vae with weights, world for the world model, else preview)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
@@ -61,12 +61,12 @@ public static class GenerateCommand
             var pipeline = SelfForcingPipeline.Start(system, settings, engines);
             int height = o.LatentHeight ?? (tiny ? 16 : settings.DefaultLatentHeight);
             int width = o.LatentWidth ?? (tiny ? 16 : settings.DefaultLatentWidth);
-            string decoder = o.Decoder ?? (tiny ? "preview" : "vae");
+            string decoder = o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights);
             for (int i = 0; i < o.Prompts.Length; i++)
             {
                 var request = new StreamRequest(o.Prompts[i], o.Seed, o.Chunks, o.Fps, decoder, height, width);
                 var handle = await pipeline.StartAsync(request);
-                var file = Path.Combine(o.OutDir, FileName(o.Prompts[i], i, tiny));
+                var file = Path.Combine(o.OutDir, FileName(o.Prompts[i], i, tiny && !EngineFactory.IsWorld(o.Weights)));
                 stdout.WriteLine($"[{i + 1}/{o.Prompts.Length}] \"{o.Prompts[i]}\" seed {handle.Seed} → {file}");
                 await WriteStream(handle, file, o.Fps, o.Chunks, stdout, ct);
             }

@@ -21,7 +21,7 @@ public static class ServeCommand
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline, serve); see hocon/selfforcing.conf" };
         var prefix = new Option<string?>("--subject-prefix") { Description = "first token of every subject (default selfforcing)" };
         var weights = new WeightCliOptions();
-        var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, preview without)" };
+        var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, world for the world model, else preview)" };
         var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
         var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny model)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
@@ -83,7 +83,7 @@ public static class ServeCommand
             WeightFiles.Validate(o.Weights); // before anything heavy loads
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
             // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
-            host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? (tiny ? "preview" : "vae"),
+            host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights),
                 o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
             string roleNames = string.Join(", ", host.Cluster.Roles.Select(NodeRoles.Name));
             if (host.NodeAddress is { } node) stdout.WriteLine($"cluster node {node} up with roles {roleNames}");

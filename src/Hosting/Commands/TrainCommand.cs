@@ -18,9 +18,15 @@ public static class TrainCommand
         var prompts = new Option<string?>("--prompts") { Description = "prompt file, one prompt a line (default: the config's data_path if your config sets it, else random embeddings)" };
         var embeddingCache = new Option<string?>("--embedding-cache") { Description = "folder of cached text embeddings (default ~/.cache/selfforcing/text-embeddings)" };
         var devices = new Option<string?>("--devices") { Description = "comma-separated devices, one data-parallel replica each (e.g. cuda:0,cuda:1); batch_size is per device" };
-        var cmd = new Command("train", "DMD-train tiny random models on the CPU, with reference-layout checkpoints and exact resume.")
+        var teacher = new Option<string?>("--teacher") { Description = "a train teacher folder: the real score, and the critic's starting weights (needs --generator)" };
+        var generator = new Option<string?>("--generator") { Description = "a train ode-init checkpoint folder: the generator's starting weights (needs --teacher)" };
+        var promptEmbeds = new Option<string?>("--prompt-embeds") { Description = "safetensors with prompt_embeds [N, L, D] and negative_prompt_embeds [1, L, D] (e.g. train world-data's)" };
+        var frames = new Option<int>("--frames") { Description = "latent frames of a rollout (with --teacher)", DefaultValueFactory = _ => 21 };
+        var height = new Option<int>("--height") { Description = "latent height (with --teacher)", DefaultValueFactory = _ => 16 };
+        var width = new Option<int>("--width") { Description = "latent width (with --teacher)", DefaultValueFactory = _ => 16 };
+        var cmd = new Command("train", "DMD training: of tiny random models, or of the recipe's ODE-initialised student against its teacher (--teacher, --generator).")
         {
-            steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices,
+            steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices, teacher, generator, promptEmbeds, frames, height, width,
         };
         TrainRecipeCommands.AddTo(cmd, stdout, stderr);
         cmd.SetAction(parse =>
@@ -31,6 +37,10 @@ public static class TrainCommand
                 var cfg = TrainingConfig.Load(parse.GetValue(config));
                 foreach (var warning in cfg.Warnings) (stderr ?? Console.Error).WriteLine($"warning: {warning}");
                 bool Given(Option o) => parse.GetResult(o) is { Implicit: false };
+                string? teacherDir = parse.GetValue(teacher), generatorDir = parse.GetValue(generator);
+                if ((teacherDir is null) != (generatorDir is null)) throw new ArgumentException("--teacher and --generator go together");
+                var models = teacherDir is null ? null : new RecipeModels(teacherDir, generatorDir!,
+                    [parse.GetValue(frames), RecipeFiles.ReadConfig(Path.Combine(teacherDir, RecipeFiles.ConfigFile)).InDim, parse.GetValue(height), parse.GetValue(width)]);
                 // An explicit flag wins over the config, the config over the reference defaults.
                 TinyDmdRun.Run(new TrainOptions(parse.GetValue(steps), parse.GetValue(outDir)!, parse.GetValue(resume),
                     Given(seed) ? parse.GetValue(seed) : cfg.Settings.Seed, Given(saveEvery) ? parse.GetValue(saveEvery) : cfg.Settings.LogIters)
@@ -39,6 +49,8 @@ public static class TrainCommand
                     Prompts = parse.GetValue(prompts) ?? (cfg.DataPathFromUser ? cfg.DataPath : null),
                     EmbeddingCache = parse.GetValue(embeddingCache),
                     Devices = parse.GetValue(devices)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+                    Models = models,
+                    PromptEmbeds = parse.GetValue(promptEmbeds),
                 }, output);
                 return 0;
             }

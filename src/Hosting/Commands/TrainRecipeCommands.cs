@@ -11,15 +11,52 @@ public static class TrainRecipeCommands
 {
     public static void AddTo(Command train, TextWriter? stdout, TextWriter? stderr)
     {
+        train.Subcommands.Add(WorldData(stdout, stderr));
         train.Subcommands.Add(Teacher(stdout, stderr));
         train.Subcommands.Add(OdePairs(stdout, stderr));
         train.Subcommands.Add(OdeInit(stdout, stderr));
+        train.Subcommands.Add(WorldExport(stdout, stderr));
+    }
+
+    private static Command WorldExport(TextWriter? stdout, TextWriter? stderr)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "a checkpoint_model_NNNNNN folder of train (DMD) or train ode-init", Required = true };
+        var raw = new Option<bool>("--no-ema") { Description = "export the generator, not generator_ema" };
+        var textSeed = new Option<long>("--text-seed") { Description = "the --text-seed of train world-data", DefaultValueFactory = _ => 0 };
+        var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
+        var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
+        var outFile = new Option<string>("--out") { DefaultValueFactory = _ => "world-tiny.safetensors" };
+        var cmd = new Command("world-export", "One safetensors file of a trained world generator (its EMA) and the world text encoder: the default model.")
+        {
+            checkpoint, raw, textSeed, textLen, textDim, outFile,
+        };
+        cmd.SetAction(p => Guard(stderr, () => WorldExportRun.Run(new WorldExportRunOptions(p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(textSeed),
+            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!), stdout ?? Console.Out)));
+        return cmd;
     }
 
     private static Option<string> ModelConfig() => new("--model-config") { Description = "'tiny' or a reference config.json", DefaultValueFactory = _ => "tiny" };
     private static Option<long> Seed() => new("--seed") { Description = "seed of the weights, batches and training draws", DefaultValueFactory = _ => 0 };
     private static Option<bool> Checkpointing() => new("--gradient-checkpointing") { Description = "recompute each transformer block's activations in backward (less memory)" };
     private static Option<bool> MixedPrecision() => new("--mixed-precision") { Description = "bf16 compute, float32 master weights and optimiser" };
+
+    private static Command WorldData(TextWriter? stdout, TextWriter? stderr)
+    {
+        var outFile = new Option<string>("--out") { Description = "the safetensors file to write", DefaultValueFactory = _ => "world_data.safetensors" };
+        var count = new Option<int>("--count") { Description = "clips, seeds SEED … SEED+COUNT-1", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<long>("--seed") { Description = "seed of the first clip", DefaultValueFactory = _ => 0 };
+        var frames = new Option<int>("--frames") { Description = "frames (= latent frames) per clip", DefaultValueFactory = _ => 21 };
+        var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
+        var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
+        var textSeed = new Option<long>("--text-seed") { Description = "seed of the world text encoder's frozen weights", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
+        {
+            outFile, count, seed, frames, textLen, textDim, textSeed,
+        };
+        cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
+            p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed)), stdout ?? Console.Out)));
+        return cmd;
+    }
 
     private static Command Teacher(TextWriter? stdout, TextWriter? stderr)
     {
@@ -31,14 +68,15 @@ public static class TrainRecipeCommands
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-4 };
         var seed = Seed();
         var dropout = new Option<double>("--condition-dropout") { Description = "probability a prompt is replaced by the negative prompt (trains the CFG branch)" };
+        var saveEvery = new Option<int>("--save-every") { Description = "also save the teacher every N steps (0 = at the end only)" };
         var ckpt = Checkpointing();
         var mixed = MixedPrecision();
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, ckpt, mixed,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
-            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)), stdout ?? Console.Out)));
+            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -55,13 +93,14 @@ public static class TrainRecipeCommands
         var guidance = new Option<double>("--guidance-scale") { DefaultValueFactory = _ => 6.0 };
         var seed = Seed();
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
+        var count = new Option<int>("--count") { Description = "only the first N prompts (0 = all)" };
         var cmd = new Command("ode-pairs", "Teacher ODE trajectories at the student's denoising steps, for train ode-init.")
         {
-            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch,
+            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch, count,
         };
         cmd.SetAction(p => Guard(stderr, () => OdePairsRun.Run(new OdePairsRunOptions(p.GetValue(teacher)!, p.GetValue(prompts)!, p.GetValue(outFile)!,
             p.GetValue(frames), p.GetValue(height), p.GetValue(width), p.GetValue(steps), p.GetValue(shift), p.GetValue(guidance), p.GetValue(seed),
-            p.GetValue(batch)), stdout ?? Console.Out)));
+            p.GetValue(batch)) { Count = p.GetValue(count) }, stdout ?? Console.Out)));
         return cmd;
     }
 

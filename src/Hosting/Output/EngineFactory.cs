@@ -13,12 +13,24 @@ namespace SelfForcing.Hosting.Output;
 /// <param name="LocalAttnSize">Rolling attention window in latent frames, -1 = global; null = the model's default
 /// (global with weights, a 12-frame window for the tiny model).</param>
 /// <param name="SinkSize">Sink frames of rolling attention; null = 0 with weights or an explicit window, 3 for the tiny model's default window.</param>
-public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int? LocalAttnSize, int? SinkSize, string? Taehv = null);
+public sealed record WeightOptions(string? WanDir, string? Checkpoint, bool UseEma, string DType, int? LocalAttnSize, int? SinkSize, string? Taehv = null)
+{
+    public const string World = "world", TinyRandom = "tiny-random";
+
+    /// <summary>Without --wan-dir or --checkpoint: "world" (the shipped tiny-world model) or "tiny-random" (noise by design).</summary>
+    public string Model { get; init; } = World;
+}
 
 /// <summary>Builds the stage engines: from real weights, or the labelled tiny random-weight stack.</summary>
 public static class EngineFactory
 {
     public static bool IsTiny(WeightOptions w) => w.WanDir is null;
+
+    /// <summary>The shipped tiny-world model: no weights given, and --model world (the default).</summary>
+    public static bool IsWorld(WeightOptions w) => w.WanDir is null && w.Checkpoint is null && w.Model == WeightOptions.World;
+
+    /// <summary>The decoder a stream uses unless told: the world's, the latent preview for the other tiny models, else the VAE.</summary>
+    public static string DefaultDecoder(WeightOptions w) => IsWorld(w) ? WorldDecodeEngine.Name : IsTiny(w) ? "preview" : "vae";
 
     /// <param name="log">Notices and load progress (one line as each load starts, one when it is done).</param>
     public static PipelineEngines Build(WeightOptions w, PipelineSettings settings, TextWriter log)
@@ -36,6 +48,12 @@ public static class EngineFactory
                     new LoadProgress(log));
                 return PipelineEngines.Tiny(settings, trained);
             }
+            if (IsWorld(w))
+            {
+                log.WriteLine($"No weights given (--wan-dir): the tiny world model ({WorldModelFile.DefaultPath}); prompts like \"a red square moves right\". --model tiny-random for the random model.");
+                return WorldModelFile.Engines(WorldModelFile.DefaultPath, settings, w.LocalAttnSize ?? WorldModelFile.DefaultLocalAttnSize, w.SinkSize ?? 0);
+            }
+            if (w.Model != WeightOptions.TinyRandom) throw new ArgumentException($"--model must be {WeightOptions.World} or {WeightOptions.TinyRandom}, got '{w.Model}'");
             log.WriteLine("No weights given (--wan-dir): using a tiny random-weight model. The video is NOISE by design; it only shows the pipeline working.");
             // No window given: global attention like the reference, with HOCON's rolling cache for long/unbounded streams.
             return PipelineEngines.Tiny(settings, localAttnSize: w.LocalAttnSize ?? -1, sinkSize: w.SinkSize ?? 0);

@@ -38,6 +38,10 @@ public static class WeightFiles
             if (w.Checkpoint is not null)
                 CheckTinyGenerator(problems, w);
             if (w.Taehv is not null) problems.Add("--taehv needs --wan-dir (the Wan2.1-T2V-1.3B folder with config, T5 and VAE)");
+            if (w.Model is not (WeightOptions.World or WeightOptions.TinyRandom))
+                problems.Add($"--model must be {WeightOptions.World} or {WeightOptions.TinyRandom}, got '{w.Model}'");
+            else if (EngineFactory.IsWorld(w) && !File.Exists(Actors.Engines.WorldModelFile.DefaultPath))
+                problems.Add($"missing the shipped world model {Actors.Engines.WorldModelFile.DefaultPath} (or run with --model tiny-random)");
             return problems;
         }
         if (!Directory.Exists(w.WanDir))

@@ -4,7 +4,11 @@ using SelfForcing.Training.Ode;
 namespace SelfForcing.Hosting.Training;
 
 public sealed record OdePairsRunOptions(string Teacher, string Prompts, string Out, int Frames, int Height, int Width, int Steps, double Shift,
-    double Guidance, long Seed, int BatchSize);
+    double Guidance, long Seed, int BatchSize)
+{
+    /// <summary>Only the first this many prompts (0 = all).</summary>
+    public int Count { get; init; }
+}
 
 /// <summary>
 /// <c>selfforcing train ode-pairs</c>: runs a teacher folder's deterministic Euler ODE from seeded noise for every prompt
@@ -21,8 +25,10 @@ public static class OdePairsRun
         input.TryGetValue("negative_prompt_embeds", out var negative);
         var settings = new OdePairSettings { Steps = o.Steps, Shift = o.Shift, GuidanceScale = o.Guidance, BatchSize = o.BatchSize }.Validate();
         long[] shape = [o.Frames, teacher.Config.InDim, o.Height, o.Width];
-        long n = input["prompt_embeds"].shape[0];
-        using var pairs = OdePairGenerator.Generate(teacher, input["prompt_embeds"], negative, shape, o.Seed, settings,
+        var prompts = input["prompt_embeds"];
+        if (o.Count > 0 && o.Count < prompts.shape[0]) prompts = prompts.narrow(0, 0, o.Count);
+        long n = prompts.shape[0];
+        using var pairs = OdePairGenerator.Generate(teacher, prompts, negative, shape, o.Seed, settings,
             done => log.WriteLine($"ode-pairs {done}/{n}"));
         var inv = CultureInfo.InvariantCulture;
         pairs.Save(o.Out, new Dictionary<string, string>

@@ -16,26 +16,17 @@ public static class RecipeFiles
     public const string ConfigFile = "config.json";
     public const string TeacherWeights = "teacher.safetensors";
 
-    /// <summary>"tiny" (the built-in tiny DiT) or a path to a reference <c>config.json</c>.</summary>
+    /// <summary>"tiny" (the built-in tiny DiT), "world" (the tiny world's) or a path to a reference <c>config.json</c>.</summary>
     public static WanConfig ReadConfig(string spec)
     {
         if (spec == "tiny") return WanConfig.Tiny;
-        if (!File.Exists(spec)) throw new ArgumentException($"model config '{spec}' is neither 'tiny' nor a config.json file");
+        if (spec == "world") return WanConfig.World;
+        if (!File.Exists(spec)) throw new ArgumentException($"model config '{spec}' is neither 'tiny', 'world' nor a config.json file");
         using var doc = JsonDocument.Parse(File.ReadAllText(spec));
         return WanConfig.FromJson(doc.RootElement);
     }
 
-    public static void WriteConfig(string folder, WanConfig c)
-    {
-        var json = new Dictionary<string, object>
-        {
-            ["patch_size"] = c.PatchSize, ["text_len"] = c.TextLen, ["in_dim"] = c.InDim, ["dim"] = c.Dim, ["ffn_dim"] = c.FfnDim,
-            ["freq_dim"] = c.FreqDim, ["text_dim"] = c.TextDim, ["out_dim"] = c.OutDim, ["num_heads"] = c.NumHeads,
-            ["num_layers"] = c.NumLayers, ["qk_norm"] = c.QkNorm, ["cross_attn_norm"] = c.CrossAttnNorm, ["eps"] = c.Eps,
-            ["num_frame_per_block"] = c.NumFramePerBlock, ["local_attn_size"] = c.LocalAttnSize, ["sink_size"] = c.SinkSize,
-        };
-        File.WriteAllText(Path.Combine(folder, ConfigFile), JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
-    }
+    public static void WriteConfig(string folder, WanConfig c) => File.WriteAllText(Path.Combine(folder, ConfigFile), c.ToJson());
 
     public static void SaveTeacher(string folder, WanModel teacher)
     {

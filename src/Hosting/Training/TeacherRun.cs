@@ -10,7 +10,11 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Training;
 
 public sealed record TeacherRunOptions(string Data, string ModelConfig, string Out, int Steps, int BatchSize, double LearningRate, long Seed,
-    double ConditionDropout, bool GradientCheckpointing, bool MixedPrecision);
+    double ConditionDropout, bool GradientCheckpointing, bool MixedPrecision)
+{
+    /// <summary>Also save the teacher every this many steps (0 = only at the end), so a long run can be stopped and used.</summary>
+    public int SaveEvery { get; init; }
+}
 
 /// <summary>
 /// <c>selfforcing train teacher</c>: flow-matching training of a bidirectional Wan DiT from random weights on the clean
@@ -62,6 +66,12 @@ public static class TeacherRun
             {
                 ["step"] = step, ["loss"] = r.Loss, ["grad_norm"] = r.GradNorm, ["mean_timestep"] = r.MeanTimestep, ["step_ms"] = Math.Round(ms, 3),
             }));
+            if (o.SaveEvery > 0 && step % o.SaveEvery == 0 && step < o.Steps)
+            {
+                metrics.Flush();
+                RecipeFiles.SaveTeacher(o.Out, model);
+                log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)} at step {step}");
+            }
         }
         RecipeFiles.SaveTeacher(o.Out, model);
         log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)}");

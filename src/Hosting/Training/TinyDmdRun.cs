@@ -8,6 +8,7 @@ using SelfForcing.Training.Dmd;
 using SelfForcing.Training.Objectives;
 using SelfForcing.Training.Progress;
 using SelfForcing.Training.Randomness;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SelfForcing.Hosting.Training;
@@ -22,7 +23,18 @@ public sealed record TrainOptions(int Steps, string Out, string? Resume, long Se
     public string? Prompts { get; init; }
     public string? EmbeddingCache { get; init; }
     public IReadOnlyList<string>? Devices { get; init; }
+    /// <summary>The recipe's models instead of random ones: a <c>train teacher</c> folder is the real score and the
+    /// critic's starting weights (and gives the config), a <c>train ode-init</c> checkpoint the generator's.</summary>
+    public RecipeModels? Models { get; init; }
+    /// <summary>A safetensors file of <c>prompt_embeds</c> [N, L, D] and <c>negative_prompt_embeds</c> [1, L, D]
+    /// (e.g. <c>train world-data</c>'s) instead of a prompt file through the tiny text encoder.</summary>
+    public string? PromptEmbeds { get; init; }
 }
+
+/// <param name="Teacher">A <c>train teacher</c> folder.</param>
+/// <param name="Generator">A checkpoint folder with <c>generator.safetensors</c> (<c>train ode-init</c>'s).</param>
+/// <param name="LatentShape">[F, C, h, w] of the generated clips.</param>
+public sealed record RecipeModels(string Teacher, string Generator, long[] LatentShape);
 
 /// <summary>
 /// DMD training of tiny random models (no weights; the text encoder is the tiny random one, or the prompt embeddings are
@@ -54,21 +66,25 @@ public static class TinyDmdRun
         if (o.SaveEvery < 1) throw new ArgumentException("--save-every must be at least 1");
         var settings = (o.Settings ?? new DmdSettings()).Validate();
         var devices = (o.Devices is { Count: > 0 } d ? d : ["cpu"]).Select(Model.TorchRuntime.ParseDevice).ToList();
-        var data = o.Prompts is null ? null : PromptData.Load(o.Prompts, o.EmbeddingCache ?? DefaultEmbeddingCache(), settings.NegativePrompt, log);
+        if (o.Prompts is not null && o.PromptEmbeds is not null) throw new ArgumentException("give --prompts or --prompt-embeds, not both");
+        var config = o.Models is null ? Config : RecipeFiles.ReadConfig(Path.Combine(o.Models.Teacher, RecipeFiles.ConfigFile));
+        var latentShape = o.Models?.LatentShape ?? LatentShape;
+        var data = o.PromptEmbeds is not null ? PromptData.FromFile(o.PromptEmbeds)
+            : o.Prompts is null ? null : PromptData.Load(o.Prompts, o.EmbeddingCache ?? DefaultEmbeddingCache(), settings.NegativePrompt, log);
         Directory.CreateDirectory(o.Out);
         int batch = settings.BatchSize * devices.Count;
 
         // The frozen teacher is not part of a trainer checkpoint (it is the pretrained model), so it, the initial
         // weights and the prompts all come from the seed; a resume must use the seed the run started with.
-        var replicas = devices.Select(device => Replica.Create(o.Seed, settings, device)).ToList();
+        var replicas = devices.Select(device => o.Models is null ? Replica.Create(o.Seed, settings, device) : Replica.Load(o.Models, config, settings, device)).ToList();
         try
         {
             using var promptGenerator = new Generator((ulong)o.Seed + 4);
-            using var randomPrompts = randn([batch, Config.TextLen, Config.TextDim], generator: promptGenerator);
-            using var randomNegative = randn([1, Config.TextLen, Config.TextDim], generator: promptGenerator);
+            using var randomPrompts = randn([batch, config.TextLen, config.TextDim], generator: promptGenerator);
+            using var randomNegative = randn([1, config.TextLen, config.TextDim], generator: promptGenerator);
             using var random = new SeededTrainingRandom(o.Seed);
             var primary = replicas[0];
-            using var trainer = new DmdTrainer(primary.Rollout, primary.Real, primary.Fake, LatentShape, settings, random,
+            using var trainer = new DmdTrainer(primary.Rollout, primary.Real, primary.Fake, latentShape, settings, random,
                 replicas.Skip(1).Select(r => (r.Rollout, r.Real, r.Fake)).ToList());
             if (o.Resume is not null)
             {
@@ -126,6 +142,23 @@ public static class TinyDmdRun
             return new Replica(gen, real, fake, settings.CreateRollout(generator), new ScoreNetwork(real), new ScoreNetwork(fake));
         }
 
+        /// <summary>The recipe's networks: the frozen teacher as real score, a trainable copy of it as the critic, the
+        /// ODE-initialised student as generator.</summary>
+        public static Replica Load(RecipeModels m, WanConfig config, DmdSettings settings, Device device)
+        {
+            var gen = new CausalWanModel(config, device);
+            GeneratorCheckpoint.Load(m.Generator, gen);
+            var real = RecipeFiles.LoadTeacher(m.Teacher).to(device);
+            var fake = new WanModel(config, device);
+            using (var noGrad = no_grad())
+            {
+                var source = real.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+                foreach (var (name, p) in fake.named_parameters()) p.copy_(source[name]);
+            }
+            var generator = new GeneratorNetwork(gen, settings.GeneratorTimestepShift);
+            return new Replica(gen, real, fake, settings.CreateRollout(generator), new ScoreNetwork(real), new ScoreNetwork(fake));
+        }
+
         public void Dispose() { Gen.Dispose(); RealModel.Dispose(); FakeModel.Dispose(); }
     }
 
@@ -148,6 +181,16 @@ public static class TinyDmdRun
             return new PromptData { Prompts = prompts, Embeddings = embeddings, Negative = negative };
         }
 
+        /// <summary>Precomputed embeddings: one prompt per row of <c>prompt_embeds</c> (named by its row number).</summary>
+        public static PromptData FromFile(string path)
+        {
+            var t = RecipeFiles.ReadTensors(path, ["prompt_embeds", "negative_prompt_embeds"]);
+            var all = t["prompt_embeds"];
+            var embeddings = Enumerable.Range(0, (int)all.shape[0]).Select(i => all.narrow(0, i, 1).clone()).ToList();
+            all.Dispose();
+            return new PromptData { Prompts = embeddings.Select((_, i) => $"#{i}").ToList(), Embeddings = embeddings, Negative = t["negative_prompt_embeds"] };
+        }
+
         public void Dispose()
         {
             foreach (var t in Embeddings) t.Dispose();
@@ -159,7 +202,8 @@ public static class TinyDmdRun
     {
         var folder = CheckpointFolder(o.Out, trainer.Step);
         DmdCheckpoint.Save(folder, trainer);
-        File.WriteAllText(Path.Combine(folder, RunFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["config"] = "tiny", ["seed"] = o.Seed }));
+        File.WriteAllText(Path.Combine(folder, RunFile), JsonSerializer.Serialize(new Dictionary<string, object> { ["config"] = o.Models is null ? "tiny" : "recipe", ["seed"] = o.Seed }));
+        if (o.Models is not null) RecipeFiles.WriteConfig(folder, trainer.Rollout.Generator.Model.Config);
         WritePlot(o.Out);
         log.WriteLine($"saved {folder}");
     }

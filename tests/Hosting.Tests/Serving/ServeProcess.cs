@@ -37,10 +37,11 @@ public sealed class ServeProcess : IDisposable
         process.BeginOutputReadLine();
     }
 
+    /// <summary>Runs <c>selfforcing serve ARGS</c> with the random tiny model: these tests are about serving, not about what a model draws.</summary>
     public static ServeProcess Start(params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "selfforcing.dll"), "serve" }.Concat(args)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "exec", Path.Combine(AppContext.BaseDirectory, "selfforcing.dll"), "serve", "--model", "tiny-random" }.Concat(args)) psi.ArgumentList.Add(a);
         return new ServeProcess(Process.Start(psi)!);
     }
 

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+using SelfForcing.Model.Checkpoints;
+using SelfForcing.Model.Dit;
+using SelfForcing.Model.Text;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Actors.Engines;
+
+/// <summary>
+/// The tiny world's trained model as one safetensors file: the causal generator under <c>generator.</c> (Wan keys), the
+/// world text encoder under <c>text_encoder.</c> (its weights are drawn from a seed, but shipping them keeps the file
+/// the whole model), and in the metadata the generator's <c>config.json</c> and the encoder's text length and width.
+/// <c>selfforcing train world-export</c> writes it; without weights, generate/serve/page run it.
+/// </summary>
+public static class WorldModelFile
+{
+    public const string Format = "selfforcing-world-model-1";
+    public const string FileName = "world-tiny.safetensors";
+    public const string GeneratorPrefix = "generator.", TextPrefix = "text_encoder.";
+
+    /// <summary>The rolling window the world model streams with by default: 9 latent frames (3 chunks), the context
+    /// it was trained on; beyond it RoPE keeps the relative offsets the model has seen.</summary>
+    public const int DefaultLocalAttnSize = 9;
+
+    /// <summary>Where the shipped file lies beside the program (copied there by the Hosting project).</summary>
+    public static string DefaultPath => Path.Combine(AppContext.BaseDirectory, "Models", FileName);
+
+    public static void Save(string path, WanTransformer generator, WorldTextEncodeEngine text, IReadOnlyDictionary<string, string> provenance)
+    {
+        using var scope = NewDisposeScope();
+        var tensors = generator.named_parameters().Select(p => KeyValuePair.Create(GeneratorPrefix + p.name, p.parameter.detach().contiguous()))
+            .Concat(text.Weights().Select(kv => KeyValuePair.Create(TextPrefix + kv.Key, kv.Value.detach().contiguous())));
+        var metadata = new Dictionary<string, string>(provenance)
+        {
+            ["format"] = Format, ["config"] = generator.Config.ToJson(),
+            ["text_len"] = text.Config.TextLen.ToString(CultureInfo.InvariantCulture), ["text_dim"] = text.Config.Dim.ToString(CultureInfo.InvariantCulture),
+        };
+        SafeTensorsWriter.Write(path, tensors.ToList(), metadata);
+    }
+
+    /// <summary>The file's generator config, with the rolling window a stream uses.</summary>
+    public static WanConfig ReadConfig(string path, int localAttnSize, int sinkSize)
+    {
+        using var file = Open(path);
+        return Config(file, path) with { LocalAttnSize = localAttnSize, SinkSize = sinkSize };
+    }
+
+    /// <summary>The world stack: shipped text encoder, trained causal generator, the "world" decoder.</summary>
+    public static PipelineEngines Engines(string path, PipelineSettings settings, int localAttnSize = DefaultLocalAttnSize, int sinkSize = 0)
+    {
+        using var file = Open(path);
+        var config = (Config(file, path) with { LocalAttnSize = localAttnSize, SinkSize = sinkSize }).Validate();
+        var denoiseDevice = Model.TorchRuntime.ParseDevice(settings.DenoiserDevice);
+        var textDevice = Model.TorchRuntime.ParseDevice(settings.TextEncoderDevice);
+        var model = new CausalWanModel(config, denoiseDevice);
+        WorldTextEncodeEngine? text = null;
+        try
+        {
+            using (var state = StateDict.Open(path)) state.WithPrefix(GeneratorPrefix).LoadInto(model, "world generator");
+            model.eval();
+            int textLen = int.Parse(file.Metadata["text_len"], CultureInfo.InvariantCulture), textDim = int.Parse(file.Metadata["text_dim"], CultureInfo.InvariantCulture);
+            text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(textLen, textDim), textDevice,
+                file.Entries.Keys.Where(k => k.StartsWith(TextPrefix, StringComparison.Ordinal)).Select(k => KeyValuePair.Create(k[TextPrefix.Length..], file.Load(k))));
+            return new PipelineEngines(text, new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32,
+                    longStreams: config.LocalAttnSize > 0 ? null : settings.LongStreamAttention),
+                new WorldDecodeEngine(Model.TorchRuntime.ParseDevice(settings.DecoderDevice)));
+        }
+        catch
+        {
+            model.Dispose();
+            text?.Dispose();
+            throw;
+        }
+    }
+
+    private static SafeTensorsFile Open(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"the world model {path} does not exist", path);
+        var file = SafeTensorsFile.Open(path);
+        if (!file.Metadata.TryGetValue("format", out var format) || format != Format)
+        {
+            file.Dispose();
+            throw new InvalidDataException($"{path} is not a world model file (format '{format}', expected '{Format}')");
+        }
+        return file;
+    }
+
+    private static WanConfig Config(SafeTensorsFile file, string path)
+    {
+        using var doc = JsonDocument.Parse(file.Metadata.TryGetValue("config", out var json) ? json : throw new InvalidDataException($"{path} has no config"));
+        return WanConfig.FromJson(doc.RootElement);
+    }
+}

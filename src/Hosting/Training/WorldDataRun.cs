@@ -1,0 +1,54 @@
+using System.Globalization;
+using SelfForcing.Actors.Engines;
+using SelfForcing.Model.Checkpoints;
+using SelfForcing.World;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Training;
+
+public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int Frames, int TextLen, int TextDim, long TextSeed);
+
+/// <summary>
+/// <c>selfforcing train world-data</c>: the tiny world as a training set for <c>train teacher</c> / <c>ode-pairs</c> /
+/// DMD — clips of seeds SEED … SEED+N−1 as <c>latents</c> [N, F, 16, h, w] (<see cref="WorldLatents"/>), their captions
+/// through <see cref="WorldTextEncodeEngine"/> as <c>prompt_embeds</c> [N, L, D], and the empty caption as
+/// <c>negative_prompt_embeds</c> [1, L, D] (the unconditional branch of condition dropout and CFG). The captions go in
+/// the file's metadata, one per line, so a run can be checked against them.
+/// </summary>
+public static class WorldDataRun
+{
+    /// <summary>The unconditional prompt: no words, so the encoder sees only the end token.</summary>
+    public const string Unconditional = "";
+
+    public static void Run(WorldDataRunOptions o, TextWriter log)
+    {
+        if (o.Count < 1) throw new ArgumentException("--count must be at least 1");
+        if (o.TextLen < WorldVocabulary.LongestCaption) throw new ArgumentException($"--text-len must hold the longest caption ({WorldVocabulary.LongestCaption} tokens)");
+        var settings = (WorldSettings.Default with { Frames = o.Frames }).Validate();
+        using var encoder = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        using var scope = NewDisposeScope();
+        var latents = new List<Tensor>(o.Count);
+        var prompts = new List<Tensor>(o.Count);
+        var captions = new List<string>(o.Count);
+        for (long s = o.Seed; s < o.Seed + o.Count; s++)
+        {
+            var video = WorldVideo.Sample(settings, s);
+            var caption = CaptionGrammar.Render(video.Caption);
+            latents.Add(WorldLatents.Encode(video.Frames));
+            prompts.Add(encoder.Encode(caption));
+            captions.Add(caption);
+        }
+        var negative = encoder.Encode(Unconditional);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
+        var inv = CultureInfo.InvariantCulture;
+        SafeTensorsWriter.Write(o.Out, new Dictionary<string, Tensor>
+        {
+            ["latents"] = stack(latents), ["prompt_embeds"] = cat(prompts), ["negative_prompt_embeds"] = negative,
+        }, new Dictionary<string, string>
+        {
+            ["seed"] = o.Seed.ToString(inv), ["count"] = o.Count.ToString(inv), ["frames"] = o.Frames.ToString(inv),
+            ["text_seed"] = o.TextSeed.ToString(inv), ["captions"] = string.Join('\n', captions),
+        });
+        log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
+    }
+}

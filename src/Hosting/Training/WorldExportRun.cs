@@ -1,0 +1,31 @@
+using System.Globalization;
+using SelfForcing.Actors.Engines;
+using SelfForcing.Model.Checkpoints;
+using SelfForcing.Model.Dit;
+using static TorchSharp.torch;
+
+namespace SelfForcing.Hosting.Training;
+
+public sealed record WorldExportRunOptions(string Checkpoint, bool UseEma, long TextSeed, int TextLen, int TextDim, string Out);
+
+/// <summary>
+/// <c>selfforcing train world-export</c>: a DMD (or ODE-init) checkpoint folder's generator — its EMA when it has one and
+/// <c>--use-ema</c> — and the world text encoder of <c>--text-seed</c>, as one <see cref="WorldModelFile"/>.
+/// </summary>
+public static class WorldExportRun
+{
+    public static void Run(WorldExportRunOptions o, TextWriter log)
+    {
+        var config = RecipeFiles.ReadConfig(Path.Combine(o.Checkpoint, RecipeFiles.ConfigFile));
+        var group = o.UseEma && File.Exists(Path.Combine(o.Checkpoint, "generator_ema.safetensors")) ? "generator_ema" : "generator";
+        using var generator = new CausalWanModel(config);
+        using (var state = StateDict.Open(Path.Combine(o.Checkpoint, group + ".safetensors"))) state.WithPrefix("model.").LoadInto(generator, group);
+        using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
+        WorldModelFile.Save(o.Out, generator, text, new Dictionary<string, string>
+        {
+            ["source"] = $"{Path.GetFileName(Path.GetFullPath(o.Checkpoint))}/{group}", ["text_seed"] = o.TextSeed.ToString(CultureInfo.InvariantCulture),
+        });
+        log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder (seed {o.TextSeed})");
+    }
+}
