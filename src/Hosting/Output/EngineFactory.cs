@@ -50,7 +50,8 @@ public static class EngineFactory
             }
             if (IsWorld(w))
             {
-                log.WriteLine($"No weights given (--wan-dir): the tiny world model ({WorldModelFile.DefaultPath}); prompts like \"a red square moves right\". --model tiny-random for the random model.");
+                log.WriteLine($"No weights given (--wan-dir): the tiny world model ({WorldModelFile.DefaultPath}), a first, undertrained version: " +
+                              "it does not follow prompts yet (README \"The default model\"). --model tiny-random for the random model.");
                 return WorldModelFile.Engines(WorldModelFile.DefaultPath, settings, w.LocalAttnSize ?? WorldModelFile.DefaultLocalAttnSize, w.SinkSize ?? 0);
             }
             if (w.Model != WeightOptions.TinyRandom) throw new ArgumentException($"--model must be {WeightOptions.World} or {WeightOptions.TinyRandom}, got '{w.Model}'");
