@@ -32,11 +32,13 @@ public sealed record ClusterSettings(IReadOnlySet<NodeRole> Roles, IReadOnlyList
         return this;
     }
 
+    /// <summary>A string as a quoted HOCON value (backslashes and quotes escaped).</summary>
+    public static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
     /// <summary>The Akka settings that make this process a cluster node (nothing when it is a single node).</summary>
     public Config AkkaConfig()
     {
         if (!Clustered) return Config.Empty;
-        string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
         return ConfigurationFactory.ParseString($$"""
             akka.actor.provider = cluster
             akka.remote.dot-netty.tcp.hostname = {{Quote(Hostname)}}

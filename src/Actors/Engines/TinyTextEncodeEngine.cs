@@ -23,13 +23,7 @@ public sealed class TinyTextEncodeEngine : ITextEncodeEngine
         var config = new T5EncoderConfig(Vocab: 256 + ByteOffset, Dim: dim, DimAttn: dim, DimFfn: 2 * dim, NumHeads: 2, NumLayers: 2,
             NumBuckets: 8, TextLen: textLen);
         _encoder = new T5Encoder(config, device, ScalarType.Float32);
-        using var noGrad = no_grad();
-        var gen = new Generator((ulong)seed + 17);
-        foreach (var (_, p) in _encoder.named_parameters())
-        {
-            using var scope = NewDisposeScope();
-            p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(0.1).to(p.device));
-        }
+        _encoder.InitializeRandom((ulong)seed + 17, std: 0.1);
         _encoder.eval();
     }
 

@@ -28,13 +28,7 @@ public sealed class WorldTextEncodeEngine : ITextEncodeEngine
             throw new ArgumentException($"a world text encoder has {WorldVocabulary.Size} tokens, the config says {config.Vocab}");
         Device = device;
         _encoder = new T5Encoder(config, device, ScalarType.Float32);
-        using var noGrad = no_grad();
-        var gen = new Generator((ulong)seed + 17);
-        foreach (var (_, p) in _encoder.named_parameters())
-        {
-            using var scope = NewDisposeScope();
-            p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(0.1).to(p.device));
-        }
+        _encoder.InitializeRandom((ulong)seed + 17, std: 0.1);
         _encoder.eval();
     }
 

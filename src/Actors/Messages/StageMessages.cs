@@ -67,10 +67,7 @@ public sealed record EncodeJob(StreamSpec Spec, int Chunk, int FirstFrame, int F
 public sealed record ChunkEncoded(string StreamId, int Chunk, EncodedChunk Output, double Seconds = 0, double DecodeSeconds = 0) : IStageResult, IWireMessage;
 
 /// <summary>A job that failed its stage <c>Attempts</c> times (or once, for a failure no retry can fix); fails only its stream.</summary>
-public sealed record StageJobFailed(Stage Stage, string StreamId, int Chunk, int Attempts, string Reason, FailureKind Kind) : IStageResult, IWireMessage
-{
-    public bool OutOfMemory => Kind == FailureKind.OutOfMemory;
-}
+public sealed record StageJobFailed(Stage Stage, string StreamId, int Chunk, int Attempts, string Reason, FailureKind Kind) : IStageResult, IWireMessage;
 
 /// <summary>The stream ended: the decode stage frees the decoder state it keeps for it.</summary>
 public sealed record ReleaseDecoder(string StreamId) : IWireMessage;

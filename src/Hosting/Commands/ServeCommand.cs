@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using SelfForcing.Actors;
+using SelfForcing.Actors.Cluster;
 using SelfForcing.Actors.Streams;
 using SelfForcing.Hosting.Output;
 using SelfForcing.Hosting.Page;
@@ -46,12 +47,11 @@ public static class ServeCommand
     /// <summary>The cluster options as HOCON over the user's file (a flag wins over the file, the file over the defaults).</summary>
     private static Akka.Configuration.Config ClusterOverrides(ServeOptions o)
     {
-        static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-        static string List(string csv) => "[" + string.Join(", ", csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Quote)) + "]";
+        static string List(string csv) => "[" + string.Join(", ", csv.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ClusterSettings.Quote)) + "]";
         var lines = new List<string>();
         if (o.Roles is not null) lines.Add($"selfforcing.cluster.roles = {List(o.Roles)}");
         if (o.SeedNodes is not null) lines.Add($"selfforcing.cluster.seed-nodes = {List(o.SeedNodes)}");
-        if (o.ClusterHost is not null) lines.Add($"selfforcing.cluster.hostname = {Quote(o.ClusterHost)}");
+        if (o.ClusterHost is not null) lines.Add($"selfforcing.cluster.hostname = {ClusterSettings.Quote(o.ClusterHost)}");
         if (o.ClusterPort is int port) lines.Add($"selfforcing.cluster.port = {port}");
         return Akka.Configuration.ConfigurationFactory.ParseString(string.Join("\n", lines));
     }

@@ -56,6 +56,22 @@ public sealed class T5Encoder : nn.Module<Tensor, Tensor, Tensor>
         return norm.forward(x).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Fills every parameter with N(0, std²) drawn on the CPU generator seeded with <paramref name="seed"/> (the same on
+    /// every machine): the toy encoders of the tiny models.
+    /// </summary>
+    public void InitializeRandom(ulong seed, double std)
+    {
+        using var noGrad = no_grad();
+        var gen = new Generator(seed);
+        foreach (var (_, p) in named_parameters())
+        {
+            // One parameter at a time inside a scope: temporaries must not pile up to the model's size.
+            using var scope = NewDisposeScope();
+            p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(std).to(p.device));
+        }
+    }
+
     /// <summary>Strict load of every tensor under <paramref name="prefix"/> in a safetensors file, one at a time.</summary>
     public void LoadWeights(SafeTensorsFile file, string prefix = "") =>
         LoadWeights(file.Entries.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
