@@ -13,14 +13,17 @@
 #   APP_DIR=<folder with selfforcing.dll or a self-contained `selfforcing`> skips building (for a machine without
 #   the .NET SDK: `dotnet publish src/Hosting -c Release -r linux-x64 --self-contained -o gpu-app`, then delete
 #   gpu-app/libtorch*.so gpu-app/libc10*.so gpu-app/libgomp*.so, which route B replaces anyway).
-# env: PY (python with torch, default python3), STEP_TIMEOUT seconds per step (900), CHUNKS (6), SKIP_BUILD_A=1
+# env: PY (python with torch, default python3), STEP_TIMEOUT seconds per step (900), CHUNKS (6), SKIP_BUILD_A=1,
+#   STEPS (a subset of: sanity dit-bf16 dit-fp32 e2e-vae e2e-taehv long-tiny), DEADLINE (seconds: start no step after),
+#   APP_TARBALL (a tar.xz of the self-contained publish), TS_NATIVE (TorchSharp's src/Native: rebuild the shim, route C),
+#   OUT_FILE (where the log goes)
 # The end-to-end steps (`bench` with no --stage) also time each stage alone on the GPU (text encoder stand-in, each
 # denoise step, context pass, decoder, fMP4 encode on the CPU) and the pipeline's efficiency and overhead.
 # Output: benchmarks/gpu-<host>-<date>.txt (raw output of every step, GPU memory peaks, the summary at the end).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-PY=${PY:-python3} STEP_TIMEOUT=${STEP_TIMEOUT:-900} CHUNKS=${CHUNKS:-6}
-out=benchmarks/gpu-$(hostname)-$(date -u +%Y%m%d-%H%M).txt
+PY=${PY:-python3} STEP_TIMEOUT=${STEP_TIMEOUT:-900} CHUNKS=${CHUNKS:-6} DEVICE=${DEVICE:-cuda}
+out=${OUT_FILE:-benchmarks/gpu-$(hostname)-$(date -u +%Y%m%d-%H%M).txt}
 exec > >(tee "$out") 2>&1
 say() { echo "== $*"; }
 work=$(mktemp -d)
@@ -38,13 +41,17 @@ import os, sys, torch
 lib = os.path.join(os.path.dirname(torch.__file__), "lib")
 site = os.path.dirname(os.path.dirname(torch.__file__))
 nv = os.path.join(site, "nvidia")
-dirs = [lib] + sorted(os.path.join(nv, d, "lib") for d in (os.listdir(nv) if os.path.isdir(nv) else []) if os.path.isdir(os.path.join(nv, d, "lib")))
+# Every folder of the nvidia-* wheels that holds a shared library (cu12 wheels: nvidia/<lib>/lib, cu13: nvidia/cu13/lib too).
+dirs = [lib] + sorted({root for root, _, files in os.walk(nv) if any(".so" in f for f in files)})
 print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), ":".join(dirs))
 EOF
 )
 say "python torch: ${torch_info:-none} (version, CUDA, cuda available, library dirs)"
 
-if [[ -n "${APP_DIR:-}" ]]; then
+if [[ -n "${APP_TARBALL:-}" ]]; then
+  mkdir -p "$work/app" && tar xJf "$APP_TARBALL" -C "$work/app" --strip-components=1 || { say "cannot unpack $APP_TARBALL"; exit 1; }
+  app=$work/app route="given APP_TARBALL"
+elif [[ -n "${APP_DIR:-}" ]]; then
   app=$APP_DIR route="given APP_DIR"
 elif command -v dotnet >/dev/null; then
   if [[ -z "${SKIP_BUILD_A:-}" ]] && timeout 900 dotnet build src/Hosting -c Release -nologo -v q -p:TorchBackend=cuda -o "$work/app-cuda"; then
@@ -65,6 +72,19 @@ if [[ $route != A* ]]; then
   # The bundled CPU libtorch must not shadow the CUDA one.
   find "$app" \( -name 'libtorch*.so*' -o -name 'libc10*.so*' -o -name 'libgomp*.so*' -o -name 'libshm.so' \) -delete
   export LD_LIBRARY_PATH="$tdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  shim=$(find "$app" -name libLibTorchSharp.so | head -1)
+  loads() { "$PY" -c "import torch, ctypes, sys; ctypes.CDLL(sys.argv[1])" "$1" 2>&1 | tail -1; }
+  # Route C: the shim rebuilt against this PyTorch's headers (a shim linked against another libtorch may load and
+  # still disagree on class layouts, so a rebuilt one is preferred when the sources are given).
+  if [[ -n "${TS_NATIVE:-}" ]] && benchmarks/gpu/build-libtorchsharp.sh "$TS_NATIVE" "$work/libLibTorchSharp.so"; then
+    err=$(loads "$work/libLibTorchSharp.so")
+    if [[ -z $err ]]; then
+      for f in $(find "$app" -name libLibTorchSharp.so); do cp "$work/libLibTorchSharp.so" "$f"; done
+      route="C: CPU build + pip PyTorch libraries + LibTorchSharp rebuilt against torch $tver"
+    else say "the rebuilt shim does not load: $err"; fi
+  fi
+  err=$(loads "$shim")
+  [[ -z $err ]] && say "the shim in use loads against torch $tver" || { say "the shim does not load against torch $tver: $err"; exit 1; }
 fi
 say "route $route; app in $app"
 if [[ -x "$app/selfforcing" ]]; then SF=("$app/selfforcing"); else SF=(dotnet "$app/selfforcing.dll"); fi
@@ -72,6 +92,7 @@ if [[ -x "$app/selfforcing" ]]; then SF=("$app/selfforcing"); else SF=(dotnet "$
 # --- 2. the measurements -------------------------------------------------------------------------------------------
 nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 250 > "$work/gpumem" 2>/dev/null & smi_pid=$!
 step() { # name, then the bench arguments
+  if [[ -n "${DEADLINE:-}" && $SECONDS -ge $DEADLINE ]]; then say "step $1: skipped (DEADLINE=$DEADLINE s reached)"; return; fi
   local name=$1; shift
   : > "$work/gpumem"
   say "step $name: selfforcing $*"
@@ -80,15 +101,20 @@ step() { # name, then the bench arguments
   local rc=${PIPESTATUS[0]}
   say "step $name: exit $rc after $((SECONDS - t0)) s; GPU memory peak $(sort -n "$work/gpumem" | tail -1) MiB"
 }
-big=(--config 1.3b --latent-height 60 --latent-width 104 --device cuda)
+big=(--config 1.3b --latent-height 60 --latent-width 104 --device "$DEVICE")
 fmt=fmp4
 command -v ffmpeg >/dev/null || { fmt=rgb24; say "no ffmpeg: end-to-end streams end in raw RGB (no H.264 encode stage)"; }
-step sanity       bench --stage denoise --config tiny --device cuda --chunks 3
-step dit-bf16     bench --stage denoise "${big[@]}" --dtype bfloat16 --chunks "$CHUNKS"
-step dit-fp32     bench --stage denoise "${big[@]}" --dtype float32 --chunks 3
-step e2e-vae      bench "${big[@]}" --dtype bfloat16 --decoder vae --decoder-size real --chunks "$CHUNKS" --long-chunks 0 --format $fmt
-step e2e-taehv    bench "${big[@]}" --dtype bfloat16 --decoder taehv --decoder-size real --chunks "$CHUNKS" --long-chunks 0 --format $fmt
-step long-tiny    bench --device cuda --chunks 4 --decoder taehv --long-chunks 1000 --format $fmt
+for name in ${STEPS:-sanity dit-bf16 dit-fp32 e2e-vae e2e-taehv long-tiny}; do
+  case $name in
+    sanity)    step sanity    bench --stage denoise --config tiny --device "$DEVICE" --chunks 3 ;;
+    dit-bf16)  step dit-bf16  bench --stage denoise "${big[@]}" --dtype bfloat16 --chunks "$CHUNKS" ;;
+    dit-fp32)  step dit-fp32  bench --stage denoise "${big[@]}" --dtype float32 --chunks 3 ;;
+    e2e-vae)   step e2e-vae   bench "${big[@]}" --dtype bfloat16 --decoder vae --decoder-size real --chunks "$CHUNKS" --long-chunks 0 --format $fmt ;;
+    e2e-taehv) step e2e-taehv bench "${big[@]}" --dtype bfloat16 --decoder taehv --decoder-size real --chunks "$CHUNKS" --long-chunks 0 --format $fmt ;;
+    long-tiny) step long-tiny bench --device "$DEVICE" --chunks 4 --decoder taehv --long-chunks 1000 --format $fmt ;;
+    *) say "unknown step $name" ;;
+  esac
+done
 
 # --- 3. summary ----------------------------------------------------------------------------------------------------
 say "summary (12 frames per chunk of 3 latent frames; the paper's figure: 17 FPS on one H100)"

@@ -38,6 +38,8 @@ public static class TrainRecipeCommands
     private static Option<string> ModelConfig() => new("--model-config") { Description = "'tiny' or a reference config.json", DefaultValueFactory = _ => "tiny" };
     private static Option<long> Seed() => new("--seed") { Description = "seed of the weights, batches and training draws", DefaultValueFactory = _ => 0 };
     private static Option<bool> Checkpointing() => new("--gradient-checkpointing") { Description = "recompute each transformer block's activations in backward (less memory)" };
+    private static Option<double> MaxSeconds() => new("--max-seconds") { Description = "stop (and save) after the step that passes this many seconds; 0 = no limit" };
+    private static Option<string> TrainDevice() => new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
     private static Option<bool> MixedPrecision() => new("--mixed-precision") { Description = "bf16 compute, float32 master weights and optimiser" };
 
     private static Command WorldData(TextWriter? stdout, TextWriter? stderr)
@@ -71,12 +73,15 @@ public static class TrainRecipeCommands
         var saveEvery = new Option<int>("--save-every") { Description = "also save the teacher every N steps (0 = at the end only)" };
         var ckpt = Checkpointing();
         var mixed = MixedPrecision();
+        var device = TrainDevice();
+        var maxSeconds = MaxSeconds();
+        var shift = new Option<double>("--shift") { Description = "shift of the timestep grid training draws from (lower = more low-noise draws)", DefaultValueFactory = _ => 5.0 };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, maxSeconds, shift,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
-            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery) }, stdout ?? Console.Out)));
+            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -94,13 +99,14 @@ public static class TrainRecipeCommands
         var seed = Seed();
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 8 };
         var count = new Option<int>("--count") { Description = "only the first N prompts (0 = all)" };
+        var device = TrainDevice();
         var cmd = new Command("ode-pairs", "Teacher ODE trajectories at the student's denoising steps, for train ode-init.")
         {
-            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch, count,
+            teacher, prompts, outFile, frames, height, width, steps, shift, guidance, seed, batch, count, device,
         };
         cmd.SetAction(p => Guard(stderr, () => OdePairsRun.Run(new OdePairsRunOptions(p.GetValue(teacher)!, p.GetValue(prompts)!, p.GetValue(outFile)!,
             p.GetValue(frames), p.GetValue(height), p.GetValue(width), p.GetValue(steps), p.GetValue(shift), p.GetValue(guidance), p.GetValue(seed),
-            p.GetValue(batch)) { Count = p.GetValue(count) }, stdout ?? Console.Out)));
+            p.GetValue(batch)) { Count = p.GetValue(count), Device = p.GetValue(device)! }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -117,13 +123,15 @@ public static class TrainRecipeCommands
         var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 500 };
         var ckpt = Checkpointing();
         var mixed = MixedPrecision();
+        var device = TrainDevice();
+        var maxSeconds = MaxSeconds();
         var cmd = new Command("ode-init", "ODE-regression initialisation of the causal student (the reference's ode_init.pt).")
         {
-            pairs, initFrom, config, outDir, steps, batch, lr, seed, saveEvery, ckpt, mixed,
+            pairs, initFrom, config, outDir, steps, batch, lr, seed, saveEvery, ckpt, mixed, device,
         };
         cmd.SetAction(p => Guard(stderr, () => OdeInitRun.Run(new OdeInitRunOptions(p.GetValue(pairs)!, p.GetValue(initFrom), p.GetValue(config)!,
             p.GetValue(outDir)!, p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(saveEvery), p.GetValue(ckpt),
-            p.GetValue(mixed)), stdout ?? Console.Out)));
+            p.GetValue(mixed)) { Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds) }, stdout ?? Console.Out)));
         return cmd;
     }
 

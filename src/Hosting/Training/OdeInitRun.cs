@@ -11,7 +11,13 @@ using static TorchSharp.torch;
 namespace SelfForcing.Hosting.Training;
 
 public sealed record OdeInitRunOptions(string Pairs, string? InitFrom, string ModelConfig, string Out, int Steps, int BatchSize, double LearningRate,
-    long Seed, int SaveEvery, bool GradientCheckpointing, bool MixedPrecision);
+    long Seed, int SaveEvery, bool GradientCheckpointing, bool MixedPrecision)
+{
+    /// <summary>Where the student trains ("cpu", "cuda", "cuda:N"); it starts from CPU weights, so a seed means the same start anywhere.</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Stop after the step that passes this many seconds (0 = no limit), saving that step's checkpoint.</summary>
+    public double MaxSeconds { get; init; }
+}
 
 /// <summary>
 /// <c>selfforcing train ode-init</c>: ODE-regression initialisation of a causal student on an ODE-pairs file, starting from
@@ -39,6 +45,7 @@ public static class OdeInitRun
             var source = teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
             foreach (var (name, p) in student.named_parameters()) p.copy_(source[name]);
         }
+        student.to(Model.TorchRuntime.ParseDevice(o.Device));
         Directory.CreateDirectory(o.Out);
         using var random = new SeededTrainingRandom(o.Seed);
         var settings = new OdeInitSettings
@@ -64,12 +71,18 @@ public static class OdeInitRun
                 ["step"] = step, ["loss"] = r.Loss, ["grad_norm"] = r.GradNorm, ["unnormalized_loss"] = r.UnnormalizedLoss, ["step_ms"] = Math.Round(ms, 3),
             }));
             metrics.Flush();
-            if (step % o.SaveEvery == 0 || step == o.Steps)
+            bool outOfTime = o.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= o.MaxSeconds && step < o.Steps;
+            if (step % o.SaveEvery == 0 || step == o.Steps || outOfTime)
             {
                 var folder = TinyDmdRun.CheckpointFolder(o.Out, step);
                 GeneratorCheckpoint.Save(folder, student);
                 RecipeFiles.WriteConfig(folder, config);
                 log.WriteLine($"saved {folder}");
+            }
+            if (outOfTime)
+            {
+                log.WriteLine($"stopping after step {step} of {o.Steps}: --max-seconds {o.MaxSeconds:G} reached");
+                break;
             }
         }
     }

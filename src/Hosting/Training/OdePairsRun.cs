@@ -1,4 +1,5 @@
 using System.Globalization;
+using TorchSharp;
 using SelfForcing.Training.Ode;
 
 namespace SelfForcing.Hosting.Training;
@@ -8,6 +9,8 @@ public sealed record OdePairsRunOptions(string Teacher, string Prompts, string O
 {
     /// <summary>Only the first this many prompts (0 = all).</summary>
     public int Count { get; init; }
+    /// <summary>Where the teacher runs ("cpu", "cuda", "cuda:N"); the noise is drawn on the CPU either way.</summary>
+    public string Device { get; init; } = "cpu";
 }
 
 /// <summary>
@@ -20,7 +23,9 @@ public static class OdePairsRun
     public static void Run(OdePairsRunOptions o, TextWriter log)
     {
         if (o.Frames < 1 || o.Height < 1 || o.Width < 1) throw new ArgumentException("--frames, --height and --width must be positive");
+        var device = Model.TorchRuntime.ParseDevice(o.Device);
         using var teacher = RecipeFiles.LoadTeacher(o.Teacher);
+        teacher.to(device);
         var input = RecipeFiles.ReadTensors(o.Prompts, ["prompt_embeds"], ["negative_prompt_embeds"]);
         input.TryGetValue("negative_prompt_embeds", out var negative);
         var settings = new OdePairSettings { Steps = o.Steps, Shift = o.Shift, GuidanceScale = o.Guidance, BatchSize = o.BatchSize }.Validate();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using SelfForcing.Model;
 using SelfForcing.Model.Dit;
 using SelfForcing.Training.Optim;
 using SelfForcing.Training.Randomness;
@@ -14,6 +15,12 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
 {
     /// <summary>Also save the teacher every this many steps (0 = only at the end), so a long run can be stopped and used.</summary>
     public int SaveEvery { get; init; }
+    /// <summary>Where the model trains ("cpu", "cuda", "cuda:N"); weights are drawn on the CPU first, so a seed means the same start anywhere.</summary>
+    public string Device { get; init; } = "cpu";
+    /// <summary>Stop after the step that passes this many seconds (0 = no limit) and save: a run sized by wall time.</summary>
+    public double MaxSeconds { get; init; }
+    /// <summary>Shift of the grid the training timesteps are drawn from (lower = more low-noise draws, where edges are made).</summary>
+    public double TimestepShift { get; init; } = 5.0;
 }
 
 /// <summary>
@@ -39,26 +46,30 @@ public static class TeacherRun
         data.TryGetValue("negative_prompt_embeds", out var negative);
         if (o.ConditionDropout > 0 && negative is null) throw new ArgumentException("--condition-dropout needs negative_prompt_embeds in the data file");
 
+        var device = TorchRuntime.ParseDevice(o.Device);
         Directory.CreateDirectory(o.Out);
         using var model = new WanModel(config);
         model.InitializeRandom(o.Seed + 1, std: 0.02);
+        model.to(device);
+        negative = negative?.to(device);
         using var random = new SeededTrainingRandom(o.Seed);
         var settings = new TeacherSettings
         {
             Optimizer = new AdamWSettings(o.LearningRate, 0.9, 0.999, 0.01), ConditionDropout = o.ConditionDropout,
-            GradientCheckpointing = o.GradientCheckpointing, MixedPrecision = o.MixedPrecision,
+            GradientCheckpointing = o.GradientCheckpointing, MixedPrecision = o.MixedPrecision, TimestepShift = o.TimestepShift,
         };
         using var trainer = new TeacherTrainer(model, settings, random);
         using var order = new Generator((ulong)o.Seed + 2);
         using var metrics = new StreamWriter(Path.Combine(o.Out, MetricsFile));
         var batches = new BatchOrder(latents.shape[0], o.BatchSize, order);
         var clock = Stopwatch.StartNew();
+        if (o.MaxSeconds < 0) throw new ArgumentException("--max-seconds must not be negative");
         for (int step = 1; step <= o.Steps; step++)
         {
             using var scope = NewDisposeScope();
             var stepClock = Stopwatch.StartNew();
             var index = batches.Next();
-            var r = trainer.TrainStep(latents.index_select(0, index), prompts.index_select(0, index), negative);
+            var r = trainer.TrainStep(latents.index_select(0, index).to(device), prompts.index_select(0, index).to(device), negative);
             double ms = stepClock.Elapsed.TotalMilliseconds;
             double eta = clock.Elapsed.TotalSeconds / step * (o.Steps - step);
             log.WriteLine($"teacher step {step}/{o.Steps} loss={RecipeFiles.Num(r.Loss)} grad_norm={RecipeFiles.Num(r.GradNorm)} step_ms={ms:F1} eta_s={eta:F0}");
@@ -71,6 +82,11 @@ public static class TeacherRun
                 metrics.Flush();
                 RecipeFiles.SaveTeacher(o.Out, model);
                 log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)} at step {step}");
+            }
+            if (o.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= o.MaxSeconds && step < o.Steps)
+            {
+                log.WriteLine($"stopping after step {step} of {o.Steps}: --max-seconds {o.MaxSeconds:G} reached");
+                break;
             }
         }
         RecipeFiles.SaveTeacher(o.Out, model);

@@ -36,7 +36,7 @@ public sealed class DmdCriticLoss
         Tensor timestep, noise, noisy;
         using (no_grad())
         {
-            timestep = ScoreTimesteps.Draw(random, b, f, TimestepShift, MinScoreTimestep, MinStep, MaxStep);
+            timestep = ScoreTimesteps.Draw(random, b, f, TimestepShift, MinScoreTimestep, MinStep, MaxStep).to(x.device);
             noise = random.Randn(x.shape, x.dtype, x.device, "critic noise");
             noisy = Scheduler.AddNoise(x.flatten(0, 1), noise.flatten(0, 1), timestep.flatten()).unflatten(0, [b, f]);
         }

@@ -43,7 +43,7 @@ public sealed class DmdGeneratorLoss
         ScorePrediction fake;
         using (no_grad())
         {
-            timestep = ScoreTimesteps.Draw(random, b, f, TimestepShift, MinScoreTimestep, MinStep, MaxStep);
+            timestep = ScoreTimesteps.Draw(random, b, f, TimestepShift, MinScoreTimestep, MinStep, MaxStep).to(latents.device);
             var x = latents.detach();
             var noise = random.Randn(x.shape, x.dtype, x.device, "DMD score noise");
             noisy = Scheduler.AddNoise(x.flatten(0, 1), noise.flatten(0, 1), timestep.flatten()).unflatten(0, [b, f]);

@@ -55,7 +55,7 @@ public sealed class OdeRegressionLoss
         if (odeLatent.shape[1] <= DenoisingSteps.Count)
             throw new ArgumentException($"the trajectory has {odeLatent.shape[1]} entries, need {DenoisingSteps.Count} steps + the clean result");
 
-        var draw = random.RandInt(0, DenoisingSteps.Count, [b, f], "ODE trajectory index");
+        var draw = random.RandInt(0, DenoisingSteps.Count, [b, f], "ODE trajectory index").to(odeLatent.device);
         // Every frame of a chunk takes its first frame's draw (reference _get_timestep, uniform_timestep=False).
         var index = draw.view(b, f / perBlock, perBlock).select(2, 0).unsqueeze(2).expand(b, f / perBlock, perBlock).reshape(b, f);
         var steps = _floatSteps is null ? tensor(DenoisingSteps.ToArray(), ScalarType.Int64, index.device) : tensor(_floatSteps, ScalarType.Float32, index.device);

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# One call on a lent GPU machine (no .NET SDK, no network there): bring the CUDA path up, measure the 1.3B model
+# (benchmarks/gpu.sh), then spend what is left of the budget training the tiny world's teacher on the GPU.
+#
+# Prepared here (see README "GPU"):
+#   dotnet publish src/Hosting -c Release -r linux-x64 --self-contained -o /tmp/gpu-app  (libtorch*/libc10* removed)
+#   tar cJf .gpu/gpu-app.tar.xz -C /tmp gpu-app;  TorchSharp's src/Native at v0.107.0 in .gpu/Native
+# Run there:  OUT=<folder> benchmarks/gpu/device-run.sh     (everything it makes goes to $OUT)
+# env: BUDGET_S (seconds for the whole run, 560), BENCH_STEPS (gpu.sh STEPS), WORLD_COUNT (clips, 4000),
+#      WORLD_FRAMES (21), TEACHER_BATCH (32), TEACHER_SHIFT (3), SHIM (a prebuilt libLibTorchSharp.so to use)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:?set OUT to the folder for results}
+budget=${BUDGET_S:-560}
+log=$OUT/device-run.log
+exec > >(tee "$log") 2>&1
+say() { echo "== [$SECONDS s] $*"; }
+PY=${PY:-python3}
+app=/tmp/sf-app
+world=/tmp/world
+mkdir -p "$app" "$world"
+
+say "$(date -u); $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
+read -r tver tdir < <("$PY" -c 'import os, torch; print(torch.__version__, os.path.dirname(torch.__file__))')
+say "python torch $tver at $tdir; g++ $(g++ -dumpfullversion 2>/dev/null || echo none); $(nproc) cores"
+tar xJf .gpu/gpu-app.tar.xz -C "$app" --strip-components=1 || { say "cannot unpack the app"; exit 1; }
+
+# The shim: a prebuilt one (from an earlier call), else rebuilt here against this PyTorch, else the shipped one.
+if [[ -n "${SHIM:-}" && -f "$SHIM" ]]; then
+  cp "$SHIM" "$app/libLibTorchSharp.so"; say "using the prebuilt shim $SHIM"
+elif PY=$PY benchmarks/gpu/build-libtorchsharp.sh .gpu/Native /tmp/libLibTorchSharp.so > "$OUT/shim-build.log" 2>&1; then
+  cp /tmp/libLibTorchSharp.so "$app/libLibTorchSharp.so"; cp /tmp/libLibTorchSharp.so "$OUT/"
+  say "rebuilt the shim against torch $tver ($(tail -1 "$OUT/shim-build.log"))"
+else
+  say "the shim did not build (shim-build.log: $(grep -m3 -E 'error|FAILED' "$OUT/shim-build.log" | tr '\n' ' ')); trying the shipped one"
+fi
+libdirs=$("$PY" -c 'import os, torch
+t = os.path.dirname(torch.__file__); nv = os.path.join(os.path.dirname(t), "nvidia")
+print(":".join([os.path.join(t, "lib")] + sorted({r for r, _, fs in os.walk(nv) if any(".so" in f for f in fs)})))')
+export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+SF=$app/selfforcing
+
+# World data on the CPU cores while the GPU measures.
+frames=${WORLD_FRAMES:-21}
+( "$SF" train world-data --out "$world/world_data.safetensors" --count "${WORLD_COUNT:-4000}" --seed 0 --frames "$frames" \
+    --text-len 20 --text-dim 32 --text-seed 0 > "$OUT/world-data.log" 2>&1; echo "exit $?" >> "$OUT/world-data.log" ) &
+data_pid=$!
+
+# The measurements (gpu.sh skips its build: APP_DIR; it checks the shim loads and sets the library path itself).
+APP_DIR=$app PY=$PY OUT_FILE=$OUT/gpu-bench.txt STEP_TIMEOUT=${STEP_TIMEOUT:-150} DEADLINE=$((budget * 55 / 100 - SECONDS)) \
+  STEPS="${BENCH_STEPS:-sanity dit-bf16 e2e-vae e2e-taehv dit-fp32}" CHUNKS=${CHUNKS:-6} benchmarks/gpu.sh
+say "bench done"
+
+wait "$data_pid"
+say "world data: $(tail -2 "$OUT/world-data.log" | tr '\n' ' ')"
+left=$((budget - SECONDS - 25))
+if (( left > 30 )); then
+  say "teacher on the GPU for up to $left s"
+  "$SF" train teacher --data "$world/world_data.safetensors" --model-config world --out "$world/teacher" --device "${DEVICE:-cuda}" \
+    --steps 200000 --batch-size "${TEACHER_BATCH:-32}" --lr "${TEACHER_LR:-6e-4}" --condition-dropout 0.1 --seed 0 \
+    --shift "${TEACHER_SHIFT:-3}" --save-every 1000 --max-seconds "$left" 2>&1 | awk 'NR % 200 == 1 || /saved|stopping|error|rror/'
+  say "teacher: $(tail -1 "$world/teacher/teacher_metrics.jsonl" 2>/dev/null)"
+  tar czf "$OUT/world-teacher.tar.gz" -C "$world" teacher && say "teacher packed: $(du -h "$OUT/world-teacher.tar.gz" | cut -f1)"
+else
+  say "no time left for the teacher ($left s)"
+fi
+say "done"
