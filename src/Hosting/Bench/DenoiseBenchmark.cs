@@ -86,9 +86,9 @@ public static class DenoiseBenchmark
         return me.TotalProcessorTime;
     }
 
-    // CUDA work is asynchronous; reading one element waits for it so the stopwatch measures the compute.
+    // CUDA work is asynchronous; waiting for the device makes the stopwatch measure the compute.
     private static void Synchronize(Device device, Tensor t)
     {
-        if (device.type == DeviceType.CUDA) _ = t.flatten()[0].cpu().item<float>();
+        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
     }
 }

@@ -59,7 +59,7 @@ public static class VaeBenchmark
                 generator: generator).to(vae.DType, vae.Device);
             var watch = Stopwatch.StartNew();
             var pixels = decoder.DecodeChunk(latents);
-            _ = pixels.sum().item<float>(); // forces completion on asynchronous devices
+            _ = pixels.sum().to(ScalarType.Float32).item<float>(); // forces completion on asynchronous devices (any dtype)
             watch.Stop();
             timings.Add(new ChunkTiming(i, options.LatentFramesPerChunk, pixels.shape[2], watch.Elapsed, decoder.CacheBytes));
         }
