@@ -5,7 +5,12 @@
 #   scripts/train-world.sh OUT [STAGE ...]      stages: data teacher pairs ode-init dmd export (default: all, in order)
 #
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
-# Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"): 9-frame clips (3 chunks of 3).
+# Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
+# The shipped model's run (README "The default model"): FRAMES=21 COUNT=4000 TEACHER_BATCH=32 TEACHER_SHIFT=3
+#   TEACHER_SECONDS=271 DEVICE=cuda for data + teacher (on an H100: 3,519 steps), then the other stages on the CPU.
+# env: FRAMES (latent frames per clip, 9), COUNT (clips, 2000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
+#      TEACHER_STEPS, TEACHER_BATCH (8), TEACHER_SHIFT (5), TEACHER_SECONDS (0 = no limit), PAIRS (400),
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
@@ -15,7 +20,10 @@ read -r -a sf <<< "${SELFFORCING:-dotnet run --project src/Hosting -c Release --
 here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 
-frames=9                      # latent frames per training clip: 3 chunks of 3
+frames=${FRAMES:-9}           # latent frames per training clip: chunks of 3
+count=${COUNT:-2000}
+device=${DEVICE:-cpu}
+pairs=${PAIRS:-400}
 teacher_steps=${TEACHER_STEPS:-1250}
 ode_steps=${ODE_INIT_STEPS:-400}
 dmd_steps=${DMD_STEPS:-250}
@@ -29,14 +37,15 @@ timed() {
 
 for stage in $stages; do
   case $stage in
-    data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count 2000 --seed "$((seed * 1000000))" \
+    data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
                  --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" ;;
     teacher)   timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/teacher" \
-                 --steps "$teacher_steps" --batch-size 8 --lr 6e-4 --condition-dropout 0.1 --seed "$seed" --save-every 250 ;;
+                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-8}" --lr 6e-4 --condition-dropout 0.1 --seed "$seed" --save-every 250 \
+                 --shift "${TEACHER_SHIFT:-5}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \
-                 --out "$out/ode_pairs.safetensors" --frames $frames --height 16 --width 16 --ode-steps 16 --guidance-scale 3 --seed "$seed" --count 400 --batch-size 16 ;;
+                 --out "$out/ode_pairs.safetensors" --frames $frames --height 16 --width 16 --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
     ode-init)  timed ode-init "${sf[@]}" train ode-init --pairs "$out/ode_pairs.safetensors" --init-from "$out/teacher" --out "$out/ode-init" \
-                 --steps "$ode_steps" --batch-size 8 --lr 2e-4 --seed "$seed" --save-every 200 ;;
+                 --steps "$ode_steps" --batch-size 8 --lr 2e-4 --seed "$seed" --save-every 200 --device "$device" ;;
     dmd)       timed dmd "${sf[@]}" train --config "$here/scripts/world-dmd.yaml" --teacher "$out/teacher" \
                  --generator "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" --prompt-embeds "$out/world_data.safetensors" \
                  --frames $frames --height 16 --width 16 --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;

@@ -73,6 +73,50 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Max_seconds_stops_teacher_and_ode_init_early_and_saves_what_they_have()
+    {
+        WriteData();
+        // A limit every step passes: each run stops after its first step, saves, and says why.
+        var teacher = Train("teacher", "--data", P("data.safetensors"), "--out", P("teacher"), "--steps", "50", "--batch-size", "2",
+            "--max-seconds", "1e-6", "--shift", "3");
+        Assert.True(teacher.Rc == 0, teacher.Err);
+        Assert.Single(File.ReadAllLines(P("teacher/" + TeacherRun.MetricsFile)));
+        Assert.Contains("stopping after step 1 of 50: --max-seconds", teacher.Out);
+        Assert.True(File.Exists(P("teacher/" + RecipeFiles.TeacherWeights)));
+
+        var pairs = Train("ode-pairs", "--teacher", P("teacher"), "--prompts", P("prompts.safetensors"), "--frames", "3", "--ode-steps", "4",
+            "--out", P("pairs.safetensors"), "--device", "cpu");
+        Assert.True(pairs.Rc == 0, pairs.Err);
+        var init = Train("ode-init", "--pairs", P("pairs.safetensors"), "--init-from", P("teacher"), "--out", P("student"), "--steps", "50",
+            "--batch-size", "2", "--save-every", "25", "--max-seconds", "1e-6");
+        Assert.True(init.Rc == 0, init.Err);
+        Assert.Contains("stopping after step 1 of 50", init.Out);
+        Assert.True(File.Exists(Path.Combine(TinyDmdRun.CheckpointFolder(P("student"), 1), "generator.safetensors")));
+    }
+
+    [Fact]
+    public void Timestep_shift_changes_what_the_teacher_learns_from()
+    {
+        WriteData();
+        string[] common = ["teacher", "--data", P("data.safetensors"), "--steps", "2", "--batch-size", "2", "--seed", "5"];
+        Assert.Equal(0, Train([.. common, "--out", P("s5")]).Rc);
+        Assert.Equal(0, Train([.. common, "--out", P("s1"), "--shift", "1"]).Rc);
+        static double[] Timesteps(string dir) => File.ReadAllLines(Path.Combine(dir, TeacherRun.MetricsFile))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("mean_timestep").GetDouble()).ToArray();
+        // The same uniform draws through a grid with less shift land on lower timesteps.
+        Assert.All(Timesteps(P("s1")).Zip(Timesteps(P("s5"))), p => Assert.True(p.First < p.Second, $"{p.First} vs {p.Second}"));
+    }
+
+    [Fact]
+    public void Unavailable_device_is_a_clear_error()
+    {
+        WriteData();
+        var r = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--device", "cuda:7");
+        Assert.Equal(1, r.Rc);
+        Assert.Contains("cuda:7", r.Err);
+    }
+
+    [Fact]
     public void Missing_tensors_are_reported()
     {
         using (var scope = NewDisposeScope())

@@ -78,7 +78,7 @@ public static class TrainRecipeCommands
         var shift = new Option<double>("--shift") { Description = "shift of the timestep grid training draws from (lower = more low-noise draws)", DefaultValueFactory = _ => 5.0 };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, maxSeconds, shift,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
             p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift) }, stdout ?? Console.Out)));
@@ -127,7 +127,7 @@ public static class TrainRecipeCommands
         var maxSeconds = MaxSeconds();
         var cmd = new Command("ode-init", "ODE-regression initialisation of the causal student (the reference's ode_init.pt).")
         {
-            pairs, initFrom, config, outDir, steps, batch, lr, seed, saveEvery, ckpt, mixed, device,
+            pairs, initFrom, config, outDir, steps, batch, lr, seed, saveEvery, ckpt, mixed, device, maxSeconds,
         };
         cmd.SetAction(p => Guard(stderr, () => OdeInitRun.Run(new OdeInitRunOptions(p.GetValue(pairs)!, p.GetValue(initFrom), p.GetValue(config)!,
             p.GetValue(outDir)!, p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(saveEvery), p.GetValue(ckpt),
