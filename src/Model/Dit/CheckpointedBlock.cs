@@ -12,16 +12,16 @@ namespace SelfForcing.Model.Dit;
 /// </summary>
 internal sealed class CheckpointedBlock : MultiTensorFunction<CheckpointedBlock>
 {
-    private const string BlockKey = "block";
+    private const string BlockKey = "block", ModelKey = "model";
     // Argument slots: the block, then the tensors the autograd node sees as inputs, then the block's parameters.
-    private const int X = 1, E0 = 2, Context = 3, Cos = 4, Sin = 5, Mask = 6, FirstParameter = 7;
+    private const int X = 1, E0 = 2, Context = 3, Cos = 4, Sin = 5, Mask = 6, ModelSlot = 7, FirstParameter = 8;
 
     public override string Name => nameof(CheckpointedBlock);
 
     /// <summary>The block's output for [B, L, D] hidden states, with its activations recomputed in backward.</summary>
-    public static Tensor Run(WanAttentionBlock block, Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, Tensor? mask)
+    public static Tensor Run(WanTransformer model, WanAttentionBlock block, Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, Tensor? mask)
     {
-        var args = new List<object?> { block, x, e0, context, ropeCos, ropeSin, mask };
+        var args = new List<object?> { block, x, e0, context, ropeCos, ropeSin, mask, model };
         args.AddRange(block.parameters());
         return apply(args.ToArray()!)[0];
     }
@@ -33,6 +33,7 @@ internal sealed class CheckpointedBlock : MultiTensorFunction<CheckpointedBlock>
         // Saved natively with the graph node: they outlive the caller's dispose scope until backward has run.
         ctx.save_for_backward([At(X)!, At(E0)!, At(Context)!, At(Cos)!, At(Sin)!, At(Mask)!]);
         ctx.save_data(BlockKey, block);
+        ctx.save_data(ModelKey, vars[ModelSlot]);
         return [Forward(block, At(X)!, At(E0)!, At(Context), At(Cos)!, At(Sin)!, At(Mask))];
     }
 
@@ -49,6 +50,7 @@ internal sealed class CheckpointedBlock : MultiTensorFunction<CheckpointedBlock>
         var e0 = Leaf(saved[1])!;
         var context = Leaf(saved[2]);
         var output = Forward(block, x, e0, context, saved[3], saved[4], Valid(saved[5]));
+        ((WanTransformer)ctx.get_data(ModelKey)).CountRecomputedBlock();
 
         var parameters = block.parameters().ToList();
         var wrt = new List<(int Slot, Tensor Input)>();

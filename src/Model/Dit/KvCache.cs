@@ -171,10 +171,9 @@ public sealed class KvCache : IDisposable
         long at = 0;
         if (GradientMode == CacheGradient.Reference)
         {
-            foreach (var (start, (wk, wv)) in _gradientWrites[layer])
+            foreach (var (start, wk, wv) in EarlierGradientWrites(layer, currentStart))
             {
                 long len = wk.shape[1];
-                if (start + len > currentStart) break;
                 if (start > at)
                 {
                     keys.Add(_k[layer].narrow(1, at, start - at).detach());
@@ -184,10 +183,7 @@ public sealed class KvCache : IDisposable
                 values.Add(_v[layer].narrow(1, start, len).detach() + (wv - wv.detach()));
                 at = start + len;
             }
-            var previous = _gradientWrites[layer].TryGetValue(currentStart, out var old) ? old : default;
-            _gradientWrites[layer][currentStart] = (k.alias().DetachFromDisposeScope(), v.alias().DetachFromDisposeScope());
-            previous.K?.Dispose();
-            previous.V?.Dispose();
+            RecordGradientWrite(layer, currentStart, k, v);
         }
         if (currentStart > at)
         {
@@ -198,6 +194,55 @@ public sealed class KvCache : IDisposable
         values.Add(v);
         return (cat(keys, 1), cat(values, 1));
     }
+
+    // The gradient-carrying writes that lie wholly before currentStart, in slot order (Reference mode only).
+    private IEnumerable<(long Start, Tensor K, Tensor V)> EarlierGradientWrites(int layer, long currentStart)
+    {
+        foreach (var (start, (wk, wv)) in _gradientWrites[layer])
+        {
+            if (start + wk.shape[1] > currentStart) yield break;
+            yield return (start, wk, wv);
+        }
+    }
+
+    /// <summary>Records k/v (with their graph) as the gradient-carrying write over slots [currentStart, currentStart + n).</summary>
+    internal void RecordGradientWrite(int layer, long currentStart, Tensor k, Tensor v)
+    {
+        if (GradientMode != CacheGradient.Reference) return;
+        var previous = _gradientWrites[layer].TryGetValue(currentStart, out var old) ? old : default;
+        _gradientWrites[layer][currentStart] = (k.alias().DetachFromDisposeScope(), v.alias().DetachFromDisposeScope());
+        previous.K?.Dispose();
+        previous.V?.Dispose();
+    }
+
+    /// <summary>
+    /// What a checkpointed gradient-carrying call (<see cref="CheckpointedCachedBlock"/>) attends before its own tokens,
+    /// without copying: views of slots [0, currentStart) of one layer's buffers, and (Reference mode) the earlier
+    /// gradient-carrying writes whose slots they cover, where gradient to those keys/values goes (as
+    /// <see cref="WriteAndReadWithGradient"/> routes it). The views stay valid until backward: a global cache only ever
+    /// writes at or after the last call's start (<see cref="BeginCall"/>), so these slots are not written again unless the
+    /// cache is <see cref="Reset"/> (<see cref="Epoch"/> changes; the checkpoint checks it).
+    /// </summary>
+    internal CachedPrefix CheckpointPrefix(int layer, long currentStart)
+    {
+        if (Rolling) throw new NotSupportedException("gradient through a rolling KV cache is not supported (training uses global attention)");
+        var writers = GradientMode == CacheGradient.Reference ? EarlierGradientWrites(layer, currentStart).ToList() : [];
+        return new CachedPrefix(this, Epoch, _k[layer].narrow(1, 0, currentStart).detach(), _v[layer].narrow(1, 0, currentStart).detach(), writers);
+    }
+
+    /// <summary>Writes a checkpointed call's own keys/values [B, n, N, d] into its slots (values only, no graph).</summary>
+    internal void WriteOwn(int layer, long currentStart, Tensor k, Tensor v)
+    {
+        if (Rolling) throw new NotSupportedException("gradient through a rolling KV cache is not supported (training uses global attention)");
+        using (no_grad())
+        {
+            _k[layer].narrow(1, currentStart, k.shape[1]).copy_(k);
+            _v[layer].narrow(1, currentStart, v.shape[1]).copy_(v);
+        }
+    }
+
+    /// <summary>Changes whenever slots before the write position may be written again (<see cref="Reset"/>).</summary>
+    public long Epoch { get; private set; }
 
     /// <summary>Drops the recorded gradient-carrying writes (after backward, or to start a new rollout on this cache).</summary>
     public void ClearGradientHistory()
@@ -280,6 +325,7 @@ public sealed class KvCache : IDisposable
     /// <summary>Forgets the stream: positions back to zero, cross-attention cleared (new prompt).</summary>
     public void Reset()
     {
+        if (!IsDisposed) Epoch++; // a disposed cache is never written again: views of its buffers stay as they were
         GlobalEnd = 0;
         _lastCallTokens = 0;
         RopeFrameShift = 0;
@@ -307,6 +353,20 @@ public sealed class KvCache : IDisposable
         foreach (var t in _k) t.Dispose();
         foreach (var t in _v) t.Dispose();
         Reset();
+    }
+}
+
+/// <summary>
+/// One layer's keys/values before a checkpointed call (views into the cache's buffers) and the earlier gradient-carrying
+/// writes among them; see <see cref="KvCache.CheckpointPrefix"/>.
+/// </summary>
+internal sealed record CachedPrefix(KvCache Cache, long Epoch, Tensor K, Tensor V, IReadOnlyList<(long Start, Tensor K, Tensor V)> Writers)
+{
+    /// <summary>Throws if the slots these views cover may have been written since (the cache was reset and reused).</summary>
+    public void AssertUnchanged()
+    {
+        if (Cache.Epoch != Epoch)
+            throw new InvalidOperationException("the KV cache was reset between a checkpointed call and its backward: the recomputation would read other keys");
     }
 }
 

@@ -41,7 +41,13 @@ public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => throw new NotSupportedException("call Forward with modulation and context");
 
     public Tensor Forward(Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0,
-        long currentStart = 0, Tensor? selfAttentionMask = null)
+        long currentStart = 0, Tensor? selfAttentionMask = null) =>
+        Forward(x, e0, context, ropeCos, ropeSin, cache, layer, currentStart, selfAttentionMask, null);
+
+    /// <param name="prefix">the earlier keys/values self-attention attends to instead of the cache's (then
+    /// <paramref name="cache"/>, if given, serves only the cross-attention keys it already holds).</param>
+    internal Tensor Forward(Tensor x, Tensor e0, Tensor? context, Tensor ropeCos, Tensor ropeSin, KvCache? cache, int layer,
+        long currentStart, Tensor? selfAttentionMask, AttentionPrefix? prefix)
     {
         using var scope = NewDisposeScope();
         long b = x.shape[0], l = x.shape[1], dim = x.shape[2];
@@ -51,7 +57,7 @@ public sealed class WanAttentionBlock : nn.Module<Tensor, Tensor>
         Tensor Flat(Tensor t) => t.view(b, l, dim);
 
         var h = Flat(Grouped(norm1.forward(x)) * (1 + m[1]) + m[0]);
-        var y = self_attn.Forward(h, ropeCos, ropeSin, cache, layer, currentStart, selfAttentionMask);
+        var y = self_attn.Forward(h, ropeCos, ropeSin, prefix is null ? cache : null, layer, currentStart, selfAttentionMask, prefix);
         x = x + Flat(Grouped(y) * m[2]);
         x = x + cross_attn.Forward(norm3.forward(x), context, cache, layer);
         h = Flat(Grouped(norm2.forward(x)) * (1 + m[4]) + m[3]);

@@ -15,19 +15,26 @@ public sealed class WanSelfAttention : WanAttentionProjections
     /// <param name="x">[B, L, D] modulated hidden states.</param>
     /// <param name="cache">null for attention over x's tokens only.</param>
     /// <param name="mask">[L, L] keys each query may attend (true = attend), e.g. block-causal for training; null = all.</param>
-    public Tensor Forward(Tensor x, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0, long currentStart = 0,
-        Tensor? mask = null)
+    /// <param name="prefix">instead of a cache: the earlier keys/values to attend before x's own (a checkpointed cached call).</param>
+    internal Tensor Forward(Tensor x, Tensor ropeCos, Tensor ropeSin, KvCache? cache, int layer, long currentStart, Tensor? mask,
+        AttentionPrefix? prefix)
     {
         using var scope = NewDisposeScope();
         var qh = RotaryEmbedding.Apply(SplitHeads(norm_q.forward(q.forward(x))), ropeCos, ropeSin);
         var kh = RotaryEmbedding.Apply(SplitHeads(norm_k.forward(k.forward(x))), ropeCos, ropeSin);
         var vh = SplitHeads(v.forward(x));
-        if (cache is not null && mask is not null)
+        if ((cache is not null || prefix is not null) && mask is not null)
             throw new ArgumentException("a masked call attends over its own tokens; it cannot also use the KV cache");
-        if (cache is not null)
+        if (cache is not null && prefix is not null) throw new ArgumentException("a call attends through the KV cache or a given prefix, not both");
+        if (prefix is not null)
+            (kh, vh) = prefix.Attend(kh, vh);
+        else if (cache is not null)
             (kh, vh) = is_grad_enabled() && (kh.requires_grad || vh.requires_grad)
                 ? cache.WriteAndReadWithGradient(layer, currentStart, kh, vh)
                 : cache.WriteAndRead(layer, currentStart, kh, vh);
         return AttendAndProject(qh, kh, vh, mask).MoveToOuterDisposeScope();
     }
+
+    public Tensor Forward(Tensor x, Tensor ropeCos, Tensor ropeSin, KvCache? cache = null, int layer = 0, long currentStart = 0,
+        Tensor? mask = null) => Forward(x, ropeCos, ropeSin, cache, layer, currentStart, mask, null);
 }

@@ -26,10 +26,21 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// Activation checkpointing per transformer block (reference <c>enable_gradient_checkpointing</c>): with gradient on,
-    /// a cache-free call keeps only each block's inputs and recomputes the block in backward. Values and gradients are
-    /// unchanged; inference (no gradient) and KV-cached calls are not affected.
+    /// a call keeps only each block's inputs and recomputes the block in backward — cache-free calls, and KV-cached calls
+    /// (the training rollout's exit steps) without writing the cache twice (<see cref="CheckpointedCachedBlock"/>). Values
+    /// and gradients are unchanged up to float rounding; inference (no gradient) is not affected.
     /// </summary>
     public bool GradientCheckpointing { get; set; }
+
+    private long _recomputedBlocks;
+
+    /// <summary>
+    /// Block forwards that activation checkpointing has recomputed in backward so far (cache-free and KV-cached calls):
+    /// shows that checkpointing took effect, since its values equal the plain forward's.
+    /// </summary>
+    public long RecomputedBlocks => Interlocked.Read(ref _recomputedBlocks);
+
+    internal void CountRecomputedBlock() => Interlocked.Increment(ref _recomputedBlocks);
 
     /// <summary>Optional hook receiving intermediate outputs by reference module name (debugging and parity traces).</summary>
     public Action<string, Tensor>? Trace { get; set; }
@@ -145,12 +156,16 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         }
         var (cos, sin) = _rope.Tables(startFrame, f, h, w, hidden.device);
 
-        bool checkpoint = GradientCheckpointing && cache is null && is_grad_enabled();
+        if (cache is not null && selfAttentionMask is not null)
+            throw new ArgumentException("a masked call attends over its own tokens; it cannot also use the KV cache");
+        bool checkpoint = GradientCheckpointing && is_grad_enabled();
         for (int i = 0; i < blocks.Count; i++)
         {
-            hidden = checkpoint
-                ? CheckpointedBlock.Run(blocks[i], hidden, e0, ctx, cos, sin, selfAttentionMask)
-                : blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask);
+            hidden = !checkpoint ? blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask)
+                : cache is null ? CheckpointedBlock.Run(this, blocks[i], hidden, e0, ctx, cos, sin, selfAttentionMask)
+                : CarriesGradient(blocks[i], hidden, e0, ctx)
+                    ? CheckpointedCachedBlock.Run(this, blocks[i], hidden, e0, ctx, cos, sin, cache, i, currentStart)
+                    : blocks[i].Forward(hidden, e0, ctx, cos, sin, cache, i, currentStart, selfAttentionMask);
             Trace?.Invoke($"blocks.{i}", hidden);
         }
 
@@ -158,6 +173,11 @@ public abstract class WanTransformer : nn.Module<Tensor, Tensor>
         Trace?.Invoke("head", groups == 1 ? output.view(batch, tokens, -1) : output);
         return Unpatchify(output, f, h, w).MoveToOuterDisposeScope();
     }
+
+    // Whether a cached block call has anything to differentiate (as the plain path decides by its keys' requires_grad): a
+    // frozen block on constant inputs takes the plain cached path, which records no gradient-carrying write.
+    private static bool CarriesGradient(WanAttentionBlock block, Tensor x, Tensor e0, Tensor? ctx) =>
+        x.requires_grad || e0.requires_grad || ctx is { requires_grad: true } || block.parameters().Any(p => p.requires_grad);
 
     // Head outputs are ordered (pt, ph, pw, c) with c fastest; fold them back into [B, C, F, H, W].
     private Tensor Unpatchify(Tensor output, long f, long h, long w)

@@ -74,7 +74,7 @@ public static class ReferenceConfigKeys
         new("sharding_strategy", ConfigValueKind.String, ConfigKeyUse.Ignored, Why: Fsdp),
         new("text_encoder_cpu_offload", ConfigValueKind.Bool, ConfigKeyUse.Ignored, Why: Fsdp),
         new("total_batch_size", ConfigValueKind.Int, ConfigKeyUse.Ignored, Why: "informational in the reference too (batch_size x devices)"),
-        new("mixed_precision", ConfigValueKind.Bool, ConfigKeyUse.Ignored, Why: "the tiny trainer computes in float32"),
+        new("mixed_precision", ConfigValueKind.Bool, ConfigKeyUse.Used),
         new("gradient_checkpointing", ConfigValueKind.Bool, ConfigKeyUse.Used),
         new("image_or_video_shape", ConfigValueKind.IntList, ConfigKeyUse.Ignored, Why: "the tiny model's latent shape is fixed"),
         new("num_training_frames", ConfigValueKind.Int, ConfigKeyUse.Ignored, Why: "the tiny model's latent shape is fixed"),

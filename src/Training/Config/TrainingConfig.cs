@@ -83,6 +83,7 @@ public sealed record TrainingConfig(DmdSettings Settings, string DataPath, bool 
             LogIters = (int)v.Int("log_iters"),
             Seed = v.Int("seed"),
             GradientCheckpointing = v.Bool("gradient_checkpointing", false),
+            MixedPrecision = v.Bool("mixed_precision", false),
         };
         try { settings.Validate(); }
         catch (ArgumentOutOfRangeException e) { throw new TrainingConfigException($"{source}: {e.Message.Split(" (Parameter")[0]}"); }

@@ -56,10 +56,17 @@ public sealed record DmdSettings
     public long Seed { get; init; }
     /// <summary>
     /// <c>gradient_checkpointing</c>: recompute each transformer block in backward instead of keeping its activations,
-    /// for the forwards that have a backward and no KV cache — the critic's denoising loss (and any cache-free
-    /// generator call). The rollout's exit-step forwards write the KV cache and keep their activations.
+    /// for the forwards that have a backward — the critic's denoising loss and the rollout's KV-cached exit-step forwards
+    /// (recomputed against the cache's earlier keys without writing the cache again; the context pass has no backward).
     /// </summary>
     public bool GradientCheckpointing { get; init; } = true;
+    /// <summary>
+    /// <c>mixed_precision</c>: the generator rollout, the teacher and the critic compute in bf16 copies of their weights;
+    /// the weights, gradients, clipping, AdamW and the EMA stay float32 (as the reference's FSDP mixed precision keeps fp32
+    /// masters). The rollout's data (noise, x0, re-noising) and the losses stay float32. Off: everything is float32. Off
+    /// here; the reference config sets it, and <see cref="Config.TrainingConfig"/> reads it from there.
+    /// </summary>
+    public bool MixedPrecision { get; init; }
 
     public DmdSettings Validate()
     {

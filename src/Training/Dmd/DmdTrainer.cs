@@ -26,6 +26,10 @@ public sealed record DmdStepReport(
 /// (the draws are shared through a <see cref="SharedDrawTape"/>). The primary alone clips, steps and keeps the EMA; its
 /// new weights are copied to the followers. Checkpoints hold the primary only.
 /// </para>
+/// <para>
+/// Mixed precision (<see cref="DmdSettings.MixedPrecision"/>): the replicas compute in bf16 copies and hand back float32
+/// gradients; everything here — averaging, clipping, AdamW, the EMA, checkpoints — works on the float32 weights.
+/// </para>
 /// </summary>
 public sealed class DmdTrainer : IDisposable
 {
@@ -199,6 +203,7 @@ public sealed class DmdTrainer : IDisposable
             var target = follower.RealScore.Model.parameters().ToList();
             if (target.Count != source.Count) throw new ArgumentException("a follower's teacher differs from the primary's");
             for (int i = 0; i < source.Count; i++) target[i].copy_(source[i]);
+            follower.PullTeacher();
         }
     }
 
@@ -241,6 +246,7 @@ public sealed class DmdTrainer : IDisposable
 
     public void Dispose()
     {
+        foreach (var r in _replicas) r.Dispose();
         _generatorOptimizer.Dispose();
         _criticOptimizer.Dispose();
         Ema?.Dispose();

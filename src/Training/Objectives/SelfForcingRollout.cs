@@ -47,6 +47,13 @@ public sealed class SelfForcingRollout
         if (steps.Count == 0) throw new ArgumentException("the denoising step list is empty", nameof(steps));
     }
 
+    /// <summary>The same rollout (steps and settings) over another generator, e.g. a bf16 compute copy of the trained one.</summary>
+    public SelfForcingRollout WithGenerator(GeneratorNetwork generator) => new(generator, Steps)
+    {
+        FramesPerBlock = FramesPerBlock, ContextNoise = ContextNoise, SameStepAcrossBlocks = SameStepAcrossBlocks, LastStepOnly = LastStepOnly,
+        CacheGradient = CacheGradient, GradientFrames = GradientFrames,
+    };
+
     /// <param name="noise">[B, F, C, H, W]; may require grad (it then receives gradient when the exit step is 0).</param>
     /// <param name="observe">Receives every call (inputs and x0 detached; valid during the callback only — clone to keep).</param>
     public RolloutResult Run(Tensor noise, Tensor promptEmbeds, ITrainingRandom random, Action<RolloutCall>? observe = null)
@@ -57,7 +64,7 @@ public sealed class SelfForcingRollout
         int blocks = (int)(frames / FramesPerBlock);
         var model = Generator.Model;
         long tokensPerFrame = h / model.Config.PatchSize[1] * (w / model.Config.PatchSize[2]);
-        using var cache = model.CreateCache((int)b, (int)frames, (int)h, (int)w, noise.device, noise.dtype);
+        using var cache = model.CreateCache((int)b, (int)frames, (int)h, (int)w, noise.device, Generator.DType);
         cache.GradientMode = CacheGradient;
 
         var exitDraw = random.RandInt(0, Steps.Count, [blocks], ExitStepsRole);

@@ -76,8 +76,22 @@ public class TrainingConfigTests
     {
         var parsed = TrainingConfig.Parse(null, "").Settings;
         var defaults = new DmdSettings();
-        Assert.Equal(defaults with { DenoisingStepList = parsed.DenoisingStepList }, parsed);
+        // One deliberate difference: in code the trainer computes in float32 unless asked; the reference config asks for bf16.
+        Assert.False(defaults.MixedPrecision);
+        Assert.True(parsed.MixedPrecision);
+        Assert.Equal(defaults with { DenoisingStepList = parsed.DenoisingStepList, MixedPrecision = true }, parsed);
         Assert.Equal(defaults.DenoisingStepList, parsed.DenoisingStepList);
+    }
+
+    [Theory]
+    [InlineData("mixed_precision: false\ngradient_checkpointing: false\n", false, false)]
+    [InlineData("mixed_precision: true\n", true, true)]
+    public void Mixed_precision_and_checkpointing_are_read_without_warnings(string yaml, bool mixed, bool checkpointing)
+    {
+        var c = TrainingConfig.Parse(yaml, "my.yaml");
+        Assert.Empty(c.Warnings);
+        Assert.Equal(mixed, c.Settings.MixedPrecision);
+        Assert.Equal(checkpointing, c.Settings.GradientCheckpointing);
     }
 
     [Fact]

@@ -87,9 +87,13 @@ public class DmdTrainerTests
         }
         var (on, lossOn) = Run(true);
         var (off, lossOff) = Run(false);
-        // The recomputed block forward is the same arithmetic on the same inputs; allow float rounding of the kernels.
+        // The recomputed block forward is the same arithmetic on the same inputs, its gradients summed in another order: they
+        // differ by float rounding (RolloutCheckpointingTests: ≤ 1e-5 relative). Six AdamW steps (β1 = 0) divide every
+        // entry's gradient by its own running magnitude, which magnifies that rounding where a gradient is small (measured
+        // up to 2.2e-5 of the largest weight, with more intra-op threads), and the critic trains on the generator's slightly
+        // different samples. A checkpointing bug (a lost gradient route through the cache) moves weights by ~lr = 1e-3.
         double scale = off.abs().max().item<float>();
-        Assert.True((on - off).abs().max().item<float>() <= 1e-5 * scale, "checkpointed training moved the weights differently");
+        Assert.True((on - off).abs().max().item<float>() <= 1e-4 * scale, "checkpointed training moved the weights differently");
         Assert.Equal(lossOff, lossOn, 5);
     }
 }
