@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using SelfForcing.Model.Dit;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -17,33 +16,11 @@ public class CheckpointingMemoryTests(ITestOutputHelper output)
 {
     private static readonly WanConfig Small = WanConfig.Tiny with { Dim = 128, FfnDim = 512, NumHeads = 2, NumLayers = 8, FreqDim = 64 };
 
-    // glibc's mallopt(M_MMAP_THRESHOLD, 64 KiB): a fixed threshold (no dynamic raise), so every tensor buffer is its own
-    // mapping, returned to the system when freed; otherwise freed activations stay in the heap and hide the difference.
-    [DllImport("libc", EntryPoint = "mallopt")]
-    private static extern int MallOpt(int param, int value);
-    private const int MmapThreshold = -3;
-
-    private static long StatusKb(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        throw new InvalidOperationException($"/proc/self/status has no {field}");
-    }
-
     /// <summary>Peak resident memory above the resident memory at the start, in MiB, of one forward + backward.</summary>
     private static double PeakMiB(WanModel model, Tensor x, Tensor t, Tensor context)
     {
-        using var scope = NewDisposeScope();
         foreach (var p in model.parameters()) p.grad = null;
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        File.WriteAllText("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS
-        long before = StatusKb("VmRSS");
-        var loss = model.Forward(x, t, context).square().mean();
-        loss.backward();
-        long peak = StatusKb("VmHWM");
-        return (peak - before) / 1024.0;
+        return PeakResidentMemory.MiB(() => model.Forward(x, t, context).square().mean().backward());
     }
 
     [Fact]
@@ -51,7 +28,7 @@ public class CheckpointingMemoryTests(ITestOutputHelper output)
     public void Checkpointing_lowers_the_peak_memory_of_a_training_step()
     {
         if (!File.Exists("/proc/self/clear_refs")) return; // the measurement needs Linux (and glibc)
-        Assert.Equal(1, MallOpt(MmapThreshold, 64 * 1024));
+        Assert.True(PeakResidentMemory.FixMmapThreshold());
         using var scope = NewDisposeScope();
         using var model = new WanModel(Small);
         model.InitializeRandom(1, std: 0.02);

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using SelfForcing.Model.Dit;
 using SelfForcing.Training.Objectives;
 using SelfForcing.Training.Randomness;
@@ -20,18 +19,6 @@ public class RolloutCheckpointingMemoryTests(ITestOutputHelper output)
     private static readonly WanConfig Small = WanConfig.Tiny with { Dim = 128, FfnDim = 512, NumHeads = 2, NumLayers = 8, FreqDim = 64 };
     private static readonly float[] Steps = [1000f, 937.5f, 833.3333f, 625f];
 
-    [DllImport("libc", EntryPoint = "mallopt")]
-    private static extern int MallOpt(int param, int value);
-    private const int MmapThreshold = -3;
-
-    private static long StatusKb(string field)
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith(field + ":", StringComparison.Ordinal))
-                return long.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
-        throw new InvalidOperationException($"/proc/self/status has no {field}");
-    }
-
     /// <summary>Seeded draws; every chunk exits at step 0 (one no-grad context pass after each exit call).</summary>
     private sealed class FirstStepExit(long seed) : ITrainingRandom
     {
@@ -44,17 +31,12 @@ public class RolloutCheckpointingMemoryTests(ITestOutputHelper output)
     /// <summary>Peak resident memory above the resident memory at the start, in MiB, of one rollout + backward.</summary>
     private static double PeakMiB(CausalWanModel model, Tensor noise, Tensor context)
     {
-        using var scope = NewDisposeScope();
         foreach (var p in model.parameters()) p.grad = null;
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        File.WriteAllText("/proc/self/clear_refs", "5"); // resets VmHWM to the current RSS
-        long before = StatusKb("VmRSS");
-        var rollout = new SelfForcingRollout(new GeneratorNetwork(model), Steps);
-        var result = rollout.Run(noise, context, new FirstStepExit(3));
-        result.Output.square().mean().backward();
-        long peak = StatusKb("VmHWM");
-        return (peak - before) / 1024.0;
+        return PeakResidentMemory.MiB(() =>
+        {
+            var rollout = new SelfForcingRollout(new GeneratorNetwork(model), Steps);
+            rollout.Run(noise, context, new FirstStepExit(3)).Output.square().mean().backward();
+        });
     }
 
     [Fact]
@@ -62,7 +44,7 @@ public class RolloutCheckpointingMemoryTests(ITestOutputHelper output)
     public void Checkpointing_the_exit_forwards_lowers_the_rollouts_peak_memory()
     {
         if (!File.Exists("/proc/self/clear_refs")) return; // the measurement needs Linux (and glibc)
-        Assert.Equal(1, MallOpt(MmapThreshold, 64 * 1024));
+        Assert.True(PeakResidentMemory.FixMmapThreshold());
         using var scope = NewDisposeScope();
         using var model = new CausalWanModel(Small);
         model.InitializeRandom(1, std: 0.02);
