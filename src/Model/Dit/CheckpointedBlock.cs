@@ -43,13 +43,10 @@ internal sealed class CheckpointedBlock : MultiTensorFunction<CheckpointedBlock>
         var saved = ctx.get_saved_variables();
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
-        static Tensor? Valid(Tensor? t) => t is null || t.IsInvalid ? null : t;
-        // Fresh leaves for the saved inputs: their gradients are what this node hands on to the graph before the block.
-        static Tensor? Leaf(Tensor? t) => Valid(t) is { } v ? v.detach().requires_grad_(v.requires_grad) : null;
-        var x = Leaf(saved[0])!;
-        var e0 = Leaf(saved[1])!;
-        var context = Leaf(saved[2]);
-        var output = Forward(block, x, e0, context, saved[3], saved[4], Valid(saved[5]));
+        var x = SavedTensors.Leaf(saved[0])!;
+        var e0 = SavedTensors.Leaf(saved[1])!;
+        var context = SavedTensors.Leaf(saved[2]);
+        var output = Forward(block, x, e0, context, saved[3], saved[4], SavedTensors.Valid(saved[5]));
         ((WanTransformer)ctx.get_data(ModelKey)).CountRecomputedBlock();
 
         var parameters = block.parameters().ToList();
@@ -65,7 +62,7 @@ internal sealed class CheckpointedBlock : MultiTensorFunction<CheckpointedBlock>
         {
             var grads = autograd.grad([output], wrt.Select(w => w.Input).ToList(), [gradOutputs[0]], allow_unused: true);
             for (int i = 0; i < wrt.Count; i++)
-                if (Valid(grads[i]) is { } g) result[wrt[i].Slot] = g.DetachFromDisposeScope();
+                if (SavedTensors.Valid(grads[i]) is { } g) result[wrt[i].Slot] = g.DetachFromDisposeScope();
         }
         return result.ToList();
     }

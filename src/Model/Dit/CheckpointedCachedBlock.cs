@@ -76,11 +76,9 @@ internal sealed class CheckpointedCachedBlock : MultiTensorFunction<Checkpointed
         var saved = ctx.get_saved_variables();
         using var scope = NewDisposeScope();
         using var grad = enable_grad();
-        static Tensor? Valid(Tensor? t) => t is null || t.IsInvalid ? null : t;
-        static Tensor? Leaf(Tensor? t) => Valid(t) is { } v ? v.detach().requires_grad_(v.requires_grad) : null;
-        var x = Leaf(saved[0])!;
-        var e0 = Leaf(saved[1])!;
-        var context = Leaf(saved[2]);
+        var x = SavedTensors.Leaf(saved[0])!;
+        var e0 = SavedTensors.Leaf(saved[1])!;
+        var context = SavedTensors.Leaf(saved[2]);
         bool routed = call.Writers.Length > 0;
         var earlierK = call.Prefix.K.detach().requires_grad_(routed);
         var earlierV = call.Prefix.V.detach().requires_grad_(routed);
@@ -92,7 +90,7 @@ internal sealed class CheckpointedCachedBlock : MultiTensorFunction<Checkpointed
         var recomputed = call.OwnOutputs ? new[] { output, prefix.OwnK!, prefix.OwnV! } : [output];
         for (int i = 0; i < recomputed.Length; i++)
         {
-            if (Valid(gradOutputs[i]) is not { } g) continue;
+            if (SavedTensors.Valid(gradOutputs[i]) is not { } g) continue;
             outputs.Add(recomputed[i]);
             outputGrads.Add(g);
         }
@@ -115,7 +113,7 @@ internal sealed class CheckpointedCachedBlock : MultiTensorFunction<Checkpointed
             var grads = autograd.grad(outputs, wrt.Select(w => w.Input).ToList(), outputGrads, allow_unused: true);
             for (int i = 0; i < wrt.Count; i++)
             {
-                if (Valid(grads[i]) is not { } g) continue;
+                if (SavedTensors.Valid(grads[i]) is not { } g) continue;
                 if (wrt[i].Slot >= 0) { result[wrt[i].Slot] = g.DetachFromDisposeScope(); continue; }
                 // The earlier keys (values): each earlier write gets the gradient of the slots it wrote.
                 int offset = wrt[i].Slot == earlierKSlot ? 0 : 1;
