@@ -55,9 +55,10 @@ public class WorldDefaultModelTests
         finally { dir.Delete(true); }
     }
 
-    /// <summary>The README's figures (100 held-out clips: colour 67.7%, shape 33.1%, direction 22.6%; chance is 20%, 33%
-    /// and 25%) at thresholds under them: these 60 clips are the first 60 of those, so sampling noise is a few points.
-    /// Drift (chunks 20–30) is not asserted: the shipped model has none of its colours left there (README).</summary>
+    /// <summary>The README's figures (first 60 held-out clips: colour 83.8%, shape 28.4%, direction 25.7%; chance is 20%,
+    /// 33% and 25%) at thresholds a few points under them, for other CPUs' kernels. Colour is the one attribute the
+    /// shipped model has learnt; shape and direction sit at chance and are asserted only so that a broken pipeline
+    /// (noise everywhere) fails. Drift (chunks 20–30) is not asserted: the colour halves there (README).</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_follows_its_prompts()
@@ -77,6 +78,6 @@ public class WorldDefaultModelTests
 
     private static class Thresholds
     {
-        public const double Colour = 0.55, Shape = 0.22, Direction = 0.12;
+        public const double Colour = 0.75, Shape = 0.22, Direction = 0.18;
     }
 }

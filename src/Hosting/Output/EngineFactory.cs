@@ -51,7 +51,7 @@ public static class EngineFactory
             if (IsWorld(w))
             {
                 log.WriteLine($"No weights given (--wan-dir): the tiny world model ({WorldModelFile.DefaultPath}), a first, undertrained version: " +
-                              "it does not follow prompts yet (README \"The default model\"). --model tiny-random for the random model.");
+                              "it draws the prompt's colour but not yet its shape or motion (README \"The default model\"). --model tiny-random for the random model.");
                 return WorldModelFile.Engines(WorldModelFile.DefaultPath, settings, w.LocalAttnSize ?? WorldModelFile.DefaultLocalAttnSize, w.SinkSize ?? 0);
             }
             if (w.Model != WeightOptions.TinyRandom) throw new ArgumentException($"--model must be {WeightOptions.World} or {WeightOptions.TinyRandom}, got '{w.Model}'");
