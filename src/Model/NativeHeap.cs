@@ -8,6 +8,8 @@ namespace SelfForcing.Model;
 /// between long-lived tensors (the decoders' causal-conv caches) stay resident, and the decoders' peak RSS grew chunk
 /// after chunk (Wan VAE `mid`, 30×52: 1.9 GB after 2 chunks, 2.4 GB after 3). A fixed threshold keeps tensors above it
 /// in their own mappings, returned to the system when freed (1.3 GB after 2 chunks with 1 or 4 MB, 1.6 GB with 16 MB).
+/// The price is a page fault per fresh page of every such tensor: TAEHV `mid`, whose peak is below the reference's
+/// anyway, ran about 20 % slower with it, so only the Wan VAE applies it (when built on the CPU).
 /// </summary>
 public static class NativeHeap
 {

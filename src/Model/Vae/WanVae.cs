@@ -42,7 +42,12 @@ public sealed class WanVae : nn.Module
         decoder = new VaeDecoder3d(config, Device, dtype);
         register_module(nameof(conv2), conv2);
         register_module(nameof(decoder), decoder);
-        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply(this);
+        if (Device.type == DeviceType.CPU)
+        {
+            OneDnnConvolutionGuard.Apply(this);
+            // Process-wide, like the oneDNN switch: this decoder's long-lived caches fragmented glibc's heap (NativeHeap).
+            NativeHeap.FixMmapThreshold();
+        }
     }
 
     /// <summary>Pixel frames that <paramref name="latentFrames"/> latents decode to under the reference policy.</summary>
