@@ -70,27 +70,45 @@ public sealed class TaehvDecoder : nn.Module<Tensor, Tensor>
         if (memory.Length != MemBlockIndices.Count) throw new ArgumentException($"memory must have {MemBlockIndices.Count} entries");
         long n = latents.shape[0];
         using var scope = NewDisposeScope();
+        // Only the current activation stays alive (as in the reference, where each one is freed when x is rebound):
+        // every layer's input and each MemBlock's past frames are freed as soon as the layer's output exists. Views
+        // are made in inner scopes, since a live view keeps its base tensor's memory.
         var x = latents.to(DType, Device).flatten(0, 1);
         int m = 0;
         foreach (var layer in _layers)
         {
+            Tensor y;
             if (layer is MemBlock block)
             {
-                long t = x.shape[0] / n;
-                var frames = x.reshape(n, t, x.shape[1], x.shape[2], x.shape[3]);
-                var first = memory[m] is { } prev ? prev.unsqueeze(1) : zeros_like(frames.narrow(1, 0, 1));
-                var past = cat([first, frames.narrow(1, 0, t - 1)], 1).reshape(x.shape);
-                memory[m]?.Dispose();
-                memory[m] = frames.select(1, t - 1).clone().DetachFromDisposeScope();
-                m++;
-                x = block.forward(x, past);
+                var past = PastFrames(x, n, ref memory[m++]);
+                y = block.call(x, past);
+                past.Dispose();
             }
             else
             {
-                x = ((nn.Module<Tensor, Tensor>)layer).forward(x);
+                // In place only on activations made here: the first layer (the clamp) reads the caller's latents.
+                y = layer is ReLU ? x.relu_() : ((nn.Module<Tensor, Tensor>)layer).call(x);
             }
+            if (!ReferenceEquals(y, x)) x.Dispose();
+            x = y;
         }
         return x.reshape(n, -1, x.shape[1], x.shape[2], x.shape[3]).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Each frame's previous frame (<paramref name="memory"/>'s frame, or zeros at the start of a video, before the
+    /// first), as [N·T, C, H, W] like <paramref name="x"/>; <paramref name="memory"/> becomes x's last frame.
+    /// </summary>
+    private static Tensor PastFrames(Tensor x, long n, ref Tensor? memory)
+    {
+        using var scope = NewDisposeScope();
+        long t = x.shape[0] / n;
+        var frames = x.reshape(n, t, x.shape[1], x.shape[2], x.shape[3]);
+        var first = memory is { } prev ? prev.unsqueeze(1) : zeros_like(frames.narrow(1, 0, 1));
+        var past = cat([first, frames.narrow(1, 0, t - 1)], 1).reshape(x.shape);
+        memory?.Dispose();
+        memory = frames.select(1, t - 1).clone().DetachFromDisposeScope();
+        return past.MoveToOuterDisposeScope();
     }
 
     /// <summary>Whole-video decode (reference <c>decode_video</c>): [N, s·T, 3, H, W], not trimmed.</summary>

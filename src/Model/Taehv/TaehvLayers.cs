@@ -7,7 +7,7 @@ namespace SelfForcing.Model.Taehv;
 /// <summary>Soft clamp tanh(x/3)·3.</summary>
 public sealed class TaehvClamp() : nn.Module<Tensor, Tensor>(nameof(TaehvClamp))
 {
-    public override Tensor forward(Tensor x) => (x / 3).tanh() * 3;
+    public override Tensor forward(Tensor x) => (x / 3).tanh_().mul_(3);
 }
 
 /// <summary>
@@ -31,7 +31,22 @@ public sealed class MemBlock : nn.Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x, Tensor past) => nn.functional.relu(conv.forward(cat([x, past], 1)) + x);
+    /// <summary>
+    /// Each intermediate is freed as soon as the next one exists, and the ReLUs and the skip add run in place (the
+    /// reference's <c>ReLU(inplace=True)</c>), so the block holds its inputs and at most two activations.
+    /// </summary>
+    public override Tensor forward(Tensor x, Tensor past)
+    {
+        using var scope = NewDisposeScope();
+        var y = cat([x, past], 1);
+        foreach (var layer in conv.children())
+        {
+            var next = layer is ReLU ? y.relu_() : ((nn.Module<Tensor, Tensor>)layer).call(y);
+            if (!ReferenceEquals(next, y)) y.Dispose();
+            y = next;
+        }
+        return y.add_(x).relu_().MoveToOuterDisposeScope();
+    }
 }
 
 /// <summary>Temporal expansion by <c>stride</c>: 1×1 conv C → stride·C, output frame t·s + k = channel group k of frame t.</summary>
@@ -52,5 +67,10 @@ public sealed class TGrow : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => conv.forward(x).reshape(-1, _channels, x.shape[2], x.shape[3]);
+    public override Tensor forward(Tensor x)
+    {
+        // The reshaped view is all that leaves: no second handle keeps the conv output alive once the view is freed.
+        using var scope = NewDisposeScope();
+        return conv.call(x).reshape(-1, _channels, x.shape[2], x.shape[3]).MoveToOuterDisposeScope();
+    }
 }

@@ -40,7 +40,8 @@ public sealed class TaehvStreamDecoder : IDisposable
         _memory = next;
         if (ChunksDecoded == 0) frames = frames.narrow(1, _decoder.Config.FramesToTrim, frames.shape[1] - _decoder.Config.FramesToTrim);
         ChunksDecoded++;
-        return (frames.to(ScalarType.Float32) * 2 - 1).MoveToOuterDisposeScope();
+        // In place on this chunk's own output (a float32 decoder's .to(Float32) is the same tensor).
+        return frames.to(ScalarType.Float32).mul_(2).sub_(1).MoveToOuterDisposeScope();
     }
 
     /// <summary>Deep copy of the stream state.</summary>

@@ -48,17 +48,23 @@ public sealed class CausalConv3d : nn.Module<Tensor, Tensor>
 
     public Tensor Forward(Tensor x, Tensor? cache)
     {
-        using var scope = NewDisposeScope();
         long front = 2 * _padT;
-        if (cache is not null && front > 0)
-        {
-            x = cat([cache.to(x.device), x], 2);
-            front -= cache.shape[2];
-        }
+        if (cache is not null && front > 0) front -= cache.shape[2];
+        else cache = null;
         if (front < 0)
             throw new InvalidOperationException($"CausalConv3d: cache of {cache!.shape[2]} frames exceeds the {2 * _padT} frames of context.");
-        if (front > 0 || _padH > 0 || _padW > 0)
-            x = nn.functional.pad(x, [_padW, _padW, _padH, _padH, front, 0]);
-        return nn.functional.conv3d(x, weight, bias, strides: _stride).MoveToOuterDisposeScope();
+        if (cache is null && front == 0 && _padH == 0 && _padW == 0)
+            return nn.functional.conv3d(x, weight, bias, strides: _stride);
+
+        // One zero-filled buffer that the cached frames and x are copied into: the same values, in the same layout, as
+        // the reference's cat([cache, x]) followed by F.pad, without a second full-size copy of the input.
+        using var scope = NewDisposeScope();
+        long cached = cache?.shape[2] ?? 0;
+        var padded = zeros([x.shape[0], x.shape[1], front + cached + x.shape[2], x.shape[3] + 2 * _padH, x.shape[4] + 2 * _padW],
+            dtype: x.dtype, device: x.device);
+        var inside = padded.narrow(3, _padH, x.shape[3]).narrow(4, _padW, x.shape[4]);
+        if (cache is not null) inside.narrow(2, front, cached).copy_(cache);
+        inside.narrow(2, front + cached, x.shape[2]).copy_(x);
+        return nn.functional.conv3d(padded, weight, bias, strides: _stride).MoveToOuterDisposeScope();
     }
 }

@@ -73,11 +73,11 @@ public sealed class VaeDecoder3d : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         cache?.BeginPass();
+        // Only the current activation stays alive: each layer's input is freed once its output exists.
         x = VaeFeatureCache.CachedConv(conv1, x, cache);
-        foreach (var layer in middle) x = VaeLayers.Apply(layer, x, cache);
-        foreach (var layer in upsamples) x = VaeLayers.Apply(layer, x, cache);
-        x = nn.functional.silu(_headNorm.forward(x));
-        x = VaeFeatureCache.CachedConv(_headConv, x, cache);
+        foreach (var layer in middle.Concat(upsamples)) x = VaeLayers.Replace(x, VaeLayers.Apply(layer, x, cache));
+        x = VaeLayers.Replace(x, nn.functional.silu(_headNorm.call(x), inplace: true));
+        x = VaeLayers.Replace(x, VaeFeatureCache.CachedConv(_headConv, x, cache));
         return x.MoveToOuterDisposeScope();
     }
 }

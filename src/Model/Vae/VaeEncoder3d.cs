@@ -68,11 +68,11 @@ public sealed class VaeEncoder3d : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         cache?.BeginPass();
+        // Only the current activation stays alive: each layer's input is freed once its output exists.
         x = VaeFeatureCache.CachedConv(conv1, x, cache);
-        foreach (var layer in downsamples) x = VaeLayers.Apply(layer, x, cache);
-        foreach (var layer in middle) x = VaeLayers.Apply(layer, x, cache);
-        x = nn.functional.silu(_headNorm.forward(x));
-        x = VaeFeatureCache.CachedConv(_headConv, x, cache);
+        foreach (var layer in downsamples.Concat(middle)) x = VaeLayers.Replace(x, VaeLayers.Apply(layer, x, cache));
+        x = VaeLayers.Replace(x, nn.functional.silu(_headNorm.call(x), inplace: true));
+        x = VaeLayers.Replace(x, VaeFeatureCache.CachedConv(_headConv, x, cache));
         return x.MoveToOuterDisposeScope();
     }
 }

@@ -51,18 +51,25 @@ public sealed class VaeResample : nn.Module<Tensor, Tensor>
     public Tensor Forward(Tensor x, VaeFeatureCache? cache)
     {
         using var scope = NewDisposeScope();
-        if (Mode == VaeResampleMode.Upsample3d && cache is not null) x = TemporalUpsample(x, cache);
-        x = PerFrame(x);
-        if (Mode == VaeResampleMode.Downsample3d && cache is not null) x = TemporalDownsample(x, cache);
-        return x.MoveToOuterDisposeScope();
+        var y = Mode == VaeResampleMode.Upsample3d && cache is not null ? TemporalUpsample(x, cache) : x;
+        var z = PerFrame(y);
+        if (!ReferenceEquals(y, x)) y.Dispose();
+        if (Mode == VaeResampleMode.Downsample3d && cache is not null) z = VaeLayers.Replace(z, TemporalDownsample(z, cache));
+        return z.MoveToOuterDisposeScope();
     }
 
+    // Every full-size intermediate (frames, the 2× up-sampled frames, the conv output) is freed as soon as the next
+    // one exists; only the result leaves the scope.
     private Tensor PerFrame(Tensor x)
     {
+        using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], t = x.shape[2];
         var frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, x.shape[3], x.shape[4]);
-        var y = resample.forward(frames);
-        return y.reshape(b, t, y.shape[1], y.shape[2], y.shape[3]).permute(0, 2, 1, 3, 4).contiguous();
+        Tensor y = frames;
+        foreach (var layer in resample.children())
+            y = VaeLayers.Replace(y, ((nn.Module<Tensor, Tensor>)layer).call(y));
+        return VaeLayers.Replace(y, y.reshape(b, t, y.shape[1], y.shape[2], y.shape[3]).permute(0, 2, 1, 3, 4).contiguous())
+            .MoveToOuterDisposeScope();
     }
 
     private Tensor TemporalUpsample(Tensor x, VaeFeatureCache cache)
@@ -75,6 +82,7 @@ public sealed class VaeResample : nn.Module<Tensor, Tensor>
             cache.SetRep(slot);
             return x;
         }
+        using var scope = NewDisposeScope();
         // A zero-initialised slot (demo policy) behaves exactly like 'Rep': zero context, [0, x] kept.
         bool rep = state != VaeFeatureCache.SlotState.Frames;
         var prev = rep ? null : cache.FramesOf(slot);
@@ -86,9 +94,10 @@ public sealed class VaeResample : nn.Module<Tensor, Tensor>
 
         long b = x.shape[0], c = x.shape[1], t = x.shape[2], h = x.shape[3], w = x.shape[4];
         // Channels [0, C) give the even output frames, [C, 2C) the odd ones.
-        y = y.reshape(b, 2, c, t, h, w);
-        y = stack([y.select(1, 0), y.select(1, 1)], 3);
-        return y.reshape(b, c, t * 2, h, w);
+        var halves = y.reshape(b, 2, c, t, h, w);
+        var interleaved = stack([halves.select(1, 0), halves.select(1, 1)], 3);
+        y.Dispose();
+        return interleaved.reshape(b, c, t * 2, h, w).MoveToOuterDisposeScope();
     }
 
     private Tensor TemporalDownsample(Tensor x, VaeFeatureCache cache)

@@ -41,12 +41,17 @@ public sealed class VaeResidualBlock : nn.Module<Tensor, Tensor>
 
     public Tensor Forward(Tensor x, VaeFeatureCache? cache)
     {
+        // Each intermediate is freed as soon as the next one exists (PyTorch frees it when its name is rebound), so
+        // the block holds at most its input, the shortcut and two activations; SiLU and the residual add run in place
+        // on tensors this block made.
         using var scope = NewDisposeScope();
-        var h = shortcut is null ? x : shortcut.Forward(x, null);
-        var y = nn.functional.silu(_norm1.forward(x));
-        y = VaeFeatureCache.CachedConv(_conv1, y, cache);
-        y = nn.functional.silu(_norm2.forward(y));
-        y = VaeFeatureCache.CachedConv(_conv2, y, cache);
-        return (y + h).MoveToOuterDisposeScope();
+        var h = shortcut?.Forward(x, null);
+        var y = nn.functional.silu(_norm1.call(x), inplace: true);
+        y = VaeLayers.Replace(y, VaeFeatureCache.CachedConv(_conv1, y, cache));
+        y = VaeLayers.Replace(y, nn.functional.silu(_norm2.call(y), inplace: true));
+        y = VaeLayers.Replace(y, VaeFeatureCache.CachedConv(_conv2, y, cache));
+        y.add_(h ?? x);
+        h?.Dispose();
+        return y.MoveToOuterDisposeScope();
     }
 }

@@ -26,7 +26,7 @@ public sealed class VaeRmsNorm : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var scope = NewDisposeScope();
-        return (nn.functional.normalize(x, p: 2.0, dim: 1, eps: 1e-12) * _scale * gamma).MoveToOuterDisposeScope();
+        // Scaled in place: the same two multiplications in the same order, without two more full-size temporaries.
+        return nn.functional.normalize(x, p: 2.0, dim: 1, eps: 1e-12).mul_(_scale).mul_(gamma);
     }
 }

@@ -42,7 +42,12 @@ public sealed class WanVae : nn.Module
         decoder = new VaeDecoder3d(config, Device, dtype);
         register_module(nameof(conv2), conv2);
         register_module(nameof(decoder), decoder);
-        if (Device.type == DeviceType.CPU) OneDnnConvolutionGuard.Apply(this);
+        if (Device.type == DeviceType.CPU)
+        {
+            OneDnnConvolutionGuard.Apply(this);
+            // Process-wide, like the oneDNN switch: this decoder's long-lived caches fragmented glibc's heap (NativeHeap).
+            NativeHeap.FixMmapThreshold();
+        }
     }
 
     /// <summary>Pixel frames that <paramref name="latentFrames"/> latents decode to under the reference policy.</summary>
@@ -74,8 +79,11 @@ public sealed class WanVae : nn.Module
             using var step = NewDisposeScope();
             frames.Add(decoder.Forward(x.narrow(2, i, 1), cache).MoveToOuterDisposeScope());
         }
-        var output = (frames.Count == 1 ? frames[0] : cat(frames, 2)).to(ScalarType.Float32).clamp(-1.0, 1.0);
-        return output.MoveToOuterDisposeScope();
+        var output = frames.Count == 1 ? frames[0] : cat(frames, 2);
+        if (frames.Count > 1) foreach (var f in frames) f.Dispose();
+        // A float32 decoder's output is its own tensor already: clamp it in place (the reference's clamp_).
+        return (output.dtype == ScalarType.Float32 ? output.clamp_(-1.0, 1.0) : output.to(ScalarType.Float32).clamp_(-1.0, 1.0))
+            .MoveToOuterDisposeScope();
     }
 
     /// <summary>
