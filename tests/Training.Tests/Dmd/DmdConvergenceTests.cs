@@ -42,12 +42,8 @@ public class DmdConvergenceTests(ITestOutputHelper output)
     [Trait("Category", "Slow")]
     public void Dmd_moves_the_generators_samples_toward_the_teachers()
     {
-        using var gen = new CausalWanModel(WanConfig.Tiny);
-        using var real = new WanModel(WanConfig.Tiny with { NumLayers = 3 });
-        using var fake = new WanModel(WanConfig.Tiny);
-        gen.InitializeRandom(1, std: 0.1);
-        real.InitializeRandom(2, std: 0.1);
-        fake.InitializeRandom(3, std: 0.1);
+        using var networks = TinyDmd.SeededNetworks();
+        var (gen, real, fake) = networks;
         using (no_grad())
         {
             real.head.head.weight!.zero_();

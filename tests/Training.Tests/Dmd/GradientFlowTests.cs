@@ -18,12 +18,8 @@ public class GradientFlowTests
     [InlineData(false)]
     public void Only_exit_calls_carry_gradient_and_the_score_networks_get_none(bool sameStep)
     {
-        using var gen = new CausalWanModel(WanConfig.Tiny);
-        using var real = new WanModel(WanConfig.Tiny with { NumLayers = 3 });
-        using var fake = new WanModel(WanConfig.Tiny);
-        gen.InitializeRandom(1, std: 0.1);
-        real.InitializeRandom(2, std: 0.1);
-        fake.InitializeRandom(3, std: 0.1);
+        using var networks = TinyDmd.SeededNetworks();
+        var (gen, real, fake) = networks;
         var settings = new DmdSettings { SameStepAcrossBlocks = sameStep };
         var calls = new List<RolloutCall>();
         var rollout = settings.CreateRollout(new GeneratorNetwork(gen));

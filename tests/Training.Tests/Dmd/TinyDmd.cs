@@ -13,18 +13,29 @@ internal sealed class TinyDmd : IDisposable
     public static readonly WanConfig Teacher = WanConfig.Tiny with { NumLayers = 3 };
     public static readonly WanConfig Critic = WanConfig.Tiny;
 
-    public CausalWanModel Gen { get; } = new(Generator);
-    public WanModel Real { get; } = new(Teacher);
-    public WanModel Fake { get; } = new(Critic);
+    public CausalWanModel Gen { get; }
+    public WanModel Real { get; }
+    public WanModel Fake { get; }
     public DmdTrainer Trainer { get; }
     public Tensor Prompts { get; }
     public Tensor Negative { get; }
 
+    /// <summary>The generator, teacher and critic of these tests, seeded: generator <paramref name="initSeed"/>, teacher 2,
+    /// critic <paramref name="initSeed"/> + 2.</summary>
+    public static DmdNetworks SeededNetworks(int initSeed = 1)
+    {
+        var gen = new CausalWanModel(Generator);
+        var real = new WanModel(Teacher);
+        var fake = new WanModel(Critic);
+        gen.InitializeRandom(initSeed, std: 0.1);
+        real.InitializeRandom(2, std: 0.1); // the frozen teacher comes from the pretrained weights, never from a trainer checkpoint
+        fake.InitializeRandom(initSeed + 2, std: 0.1);
+        return new DmdNetworks(gen, real, fake);
+    }
+
     public TinyDmd(DmdSettings settings, long seed, int initSeed = 1)
     {
-        Gen.InitializeRandom(initSeed, std: 0.1);
-        Real.InitializeRandom(2, std: 0.1); // the frozen teacher comes from the pretrained weights, never from a trainer checkpoint
-        Fake.InitializeRandom(initSeed + 2, std: 0.1);
+        (Gen, Real, Fake) = SeededNetworks(initSeed); // disposed with this fixture
         var generator = new GeneratorNetwork(Gen);
         var rollout = new SelfForcingRollout(generator, generator.Scheduler.Warp([1000, 750, 500, 250])) { FramesPerBlock = Generator.NumFramePerBlock };
         Trainer = new DmdTrainer(rollout, new ScoreNetwork(Real), new ScoreNetwork(Fake), [6, Generator.InDim, 4, 4], settings, new SeededTrainingRandom(seed));
@@ -38,4 +49,10 @@ internal sealed class TinyDmd : IDisposable
     public DmdStepReport Step() => Trainer.TrainStep(Prompts, Prompts, Negative);
 
     public void Dispose() { Trainer.Dispose(); Gen.Dispose(); Real.Dispose(); Fake.Dispose(); Prompts.Dispose(); Negative.Dispose(); }
+}
+
+/// <summary>The three networks of a DMD test, disposed together.</summary>
+internal sealed record DmdNetworks(CausalWanModel Gen, WanModel Real, WanModel Fake) : IDisposable
+{
+    public void Dispose() { Gen.Dispose(); Real.Dispose(); Fake.Dispose(); }
 }
