@@ -36,17 +36,8 @@ nproc; grep -m1 'model name' /proc/cpuinfo
 
 # --- 1. the app and a CUDA libtorch -------------------------------------------------------------------------------
 app= route=
-torch_info=$("$PY" - <<'EOF' 2>/dev/null
-import os, sys, torch
-lib = os.path.join(os.path.dirname(torch.__file__), "lib")
-site = os.path.dirname(os.path.dirname(torch.__file__))
-nv = os.path.join(site, "nvidia")
-# Every folder of the nvidia-* wheels that holds a shared library (cu12 wheels: nvidia/<lib>/lib, cu13: nvidia/cu13/lib too).
-dirs = [lib] + sorted({root for root, _, files in os.walk(nv) if any(".so" in f for f in files)})
-print(torch.__version__, torch.version.cuda, torch.cuda.is_available(), ":".join(dirs))
-EOF
-)
-say "python torch: ${torch_info:-none} (version, CUDA, cuda available, library dirs)"
+torch_info=$("$PY" benchmarks/gpu/torch_info.py 2>/dev/null)
+say "python torch: ${torch_info:-none} (version, CUDA, cuda available, folder, library dirs)"
 
 if [[ -n "${APP_TARBALL:-}" ]]; then
   mkdir -p "$work/app" && tar xJf "$APP_TARBALL" -C "$work/app" --strip-components=1 || { say "cannot unpack $APP_TARBALL"; exit 1; }
@@ -66,7 +57,7 @@ else
 fi
 if [[ $route != A* ]]; then
   [[ -n "$torch_info" ]] || { say "route B needs a python with torch (PY=$PY)"; exit 1; }
-  read -r tver tcuda tavail tdirs <<<"$torch_info"
+  read -r tver tcuda tavail _ tdirs <<<"$torch_info"
   [[ $tavail == True ]] || say "warning: this torch does not see a GPU (torch.cuda.is_available() = $tavail)"
   [[ $tver == 2.10* ]] || say "warning: torch $tver, but LibTorchSharp 0.107 is built against libtorch 2.10: expect undefined symbols"
   # The bundled CPU libtorch must not shadow the CUDA one.

@@ -21,7 +21,7 @@ world=/tmp/world
 mkdir -p "$app" "$world"
 
 say "$(date -u); $(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader)"
-read -r tver tdir < <("$PY" -c 'import os, torch; print(torch.__version__, os.path.dirname(torch.__file__))')
+read -r tver _ _ tdir libdirs < <("$PY" benchmarks/gpu/torch_info.py)
 say "python torch $tver at $tdir; g++ $(g++ -dumpfullversion 2>/dev/null || echo none); $(nproc) cores"
 tar xJf .gpu/gpu-app.tar.xz -C "$app" --strip-components=1 || { say "cannot unpack the app"; exit 1; }
 # Rebuilt assemblies laid over the published app (a fix after the tarball was made costs no new publish).
@@ -36,9 +36,6 @@ elif PY=$PY benchmarks/gpu/build-libtorchsharp.sh .gpu/Native /tmp/libLibTorchSh
 else
   say "the shim did not build (shim-build.log: $(grep -m3 -E 'error|FAILED' "$OUT/shim-build.log" | tr '\n' ' ')); trying the shipped one"
 fi
-libdirs=$("$PY" -c 'import os, torch
-t = os.path.dirname(torch.__file__); nv = os.path.join(os.path.dirname(t), "nvidia")
-print(":".join([os.path.join(t, "lib")] + sorted({r for r, _, fs in os.walk(nv) if any(".so" in f for f in fs)})))')
 export LD_LIBRARY_PATH="$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 SF=$app/selfforcing
 
