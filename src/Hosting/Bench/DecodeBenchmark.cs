@@ -44,7 +44,8 @@ public static class DecodeBenchmark
         using (owner)
         {
             log.WriteLine($"decoder {decoder} ({size}, {parameters:N0} parameters), latent {latentH}x{latentW} → {latentH * 8}x{latentW * 8} px, {chunks} chunks of {latentFrames} latent frame(s), threads {get_num_threads()}, " +
-                          (SelfForcing.Model.NativeHeap.FixedMmapThreshold is { } mmap ? $"heap mmap threshold {mmap >> 20} MB" : "glibc's default heap mmap threshold"));
+                          (SelfForcing.Model.NativeHeap.FixedMmapThreshold is { } mmap ? $"heap mmap threshold {mmap >> 20} MB" : "glibc's default heap mmap threshold") +
+                          ", " + SelfForcing.Model.NativeHeap.HugePagesDescription());
             var times = new List<double>();
             var cpuTimes = new List<double>();
             for (int c = 0; c < chunks; c++)
