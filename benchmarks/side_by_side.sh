@@ -37,6 +37,7 @@ if grep -q GenuineIntel /proc/cpuinfo && grep -qw avx512f /proc/cpuinfo; then ex
 dotnet build src/Hosting -c Release -nologo -v q >/dev/null
 sf() { dotnet src/Hosting/bin/Release/net10.0/selfforcing.dll "$@"; }
 out=benchmarks/side-by-side-$(hostname)-$(date -u +%Y%m%d).txt
+[[ -e "$out" ]] && out=benchmarks/side-by-side-$(hostname)-$(date -u +%Y%m%d-%H%M).txt # never overwrite an earlier run
 log="$tmp/log"
 shape=(--latent-height 30 --latent-width 52)
 
