@@ -87,6 +87,8 @@ public class TorchSharpKeepAlivePatch : Task
             kept.Add(body.ThisParameter);
         kept.AddRange(method.Parameters.Where(p => IsTracked(p.ParameterType)));
         if (kept.Count == 0) return false;
+        // A tail call must be followed directly by its ret; nothing can go between (C# never emits one; be sure).
+        if (body.Instructions.Any(i => i.OpCode.Code == Code.Tail)) return false;
 
         // Long branch forms first: the inserted instructions may push short branch targets out of range.
         foreach (var i in body.Instructions)
