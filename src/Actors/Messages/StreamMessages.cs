@@ -10,8 +10,16 @@ namespace SelfForcing.Actors.Messages;
 public sealed record StreamRequest(string Prompt, long Seed = -1, int? Chunks = 3, double Fps = 16, string Decoder = "preview",
     int? LatentHeight = null, int? LatentWidth = null, StreamFormat Format = StreamFormat.Rgb24);
 
-/// <summary>Seconds each stage spent on one chunk (processing only, not queueing).</summary>
-public sealed record ChunkTimings(double Denoise, double Decode, double Encode);
+/// <summary>Seconds each stage spent on one chunk (processing only), and the chunk's waits between them.</summary>
+/// <param name="HeldBeforeDenoise">Ready to denoise but held by the session (backpressure: too many chunks downstream).</param>
+/// <param name="HeldBeforeDecode">Denoised but held by the session while the decoder finished an earlier chunk.</param>
+/// <param name="InTransit">The rest of its time from ready to encoded: messages, copies, stage mailboxes (the encoder's
+/// included, where a chunk waits while the encoder finishes the previous one).</param>
+public sealed record ChunkTimings(double Denoise, double Decode, double Encode, double HeldBeforeDenoise = 0, double HeldBeforeDecode = 0,
+    double InTransit = 0)
+{
+    public double Waiting => HeldBeforeDenoise + HeldBeforeDecode + InTransit;
+}
 
 /// <summary>
 /// One chunk, ready to publish. With <see cref="StreamFormat.Rgb24"/>, <see cref="Rgb"/> holds the frames

@@ -53,6 +53,7 @@ public sealed class StreamSessionActor : ReceiveActor
     private int _delivered;
     private bool _waitingForConsumer;
     private readonly Dictionary<int, double> _denoiseSeconds = new();
+    private readonly ChunkWaits _waits = new();
 
     public StreamSessionActor(StreamSpec spec, Channel<EncodedChunk> output, int chunkLimit, PipelineSettings settings,
         IReadOnlyDictionary<NodeRole, IActorRef> endpoints)
@@ -66,7 +67,7 @@ public sealed class StreamSessionActor : ReceiveActor
         _snapshot = DecoderSnapshot.Start(spec.Decoder);
 
         Receive<TextEncoded>(OnTextEncoded);
-        Receive<StreamOpened>(o => Live(() => { _opened = true; _phase = StreamPhase.Running; }));
+        Receive<StreamOpened>(o => Live(() => { _opened = true; _phase = StreamPhase.Running; _waits.Ready(_nextDenoise, Now); }));
         Receive<OpenStreamFailed>(f => Live(() => End(StreamPhase.Failed, f.Reason)));
         Receive<ChunkDenoised>(OnDenoised);
         Receive<ChunkDecoded>(OnDecoded);
@@ -84,6 +85,8 @@ public sealed class StreamSessionActor : ReceiveActor
     public static Props Props(StreamSpec spec, Channel<EncodedChunk> output, int chunkLimit, PipelineSettings settings,
         IReadOnlyDictionary<NodeRole, IActorRef> endpoints) =>
         Akka.Actor.Props.Create(() => new StreamSessionActor(spec, output, chunkLimit, settings, endpoints));
+
+    private double Now => _clock.Elapsed.TotalSeconds;
 
     private bool Finished => _phase is StreamPhase.Completed or StreamPhase.Cancelled or StreamPhase.Failed;
     private IActorRef Endpoint(NodeRole role) => _endpoints[role];
@@ -163,6 +166,8 @@ public sealed class StreamSessionActor : ReceiveActor
         _denoiseBusy = false;
         _nextDenoise++;
         _denoiseSeconds[d.Chunk] = d.Seconds;
+        _waits.Denoised(d.Chunk, Now);
+        _waits.Ready(d.Chunk + 1, Now);
         _toDecode.Enqueue((d.Chunk, d.Latents));
         Pump();
     }
@@ -184,7 +189,8 @@ public sealed class StreamSessionActor : ReceiveActor
         _awaitingEncode.Remove(e.Chunk);
         _nextEncoded++;
         _denoiseSeconds.Remove(e.Chunk, out double denoise);
-        _toDeliver.Enqueue(e.Output with { Timings = new ChunkTimings(denoise, e.DecodeSeconds, e.Seconds), Prompt = PromptFor(e.Chunk) });
+        var timings = _waits.Complete(e.Chunk, Now, denoise, e.DecodeSeconds, e.Seconds);
+        _toDeliver.Enqueue(e.Output with { Timings = timings, Prompt = PromptFor(e.Chunk) });
         Pump();
     }
 
@@ -270,6 +276,7 @@ public sealed class StreamSessionActor : ReceiveActor
             && !Endpoint(NodeRole.Denoiser).IsNobody())
         {
             _denoiseBusy = true;
+            _waits.DenoiseSent(_nextDenoise, Now);
             Endpoint(NodeRole.Denoiser).Tell(new DenoiseChunk(_spec.StreamId, _nextDenoise));
         }
         if (_decoding is null && _toDecode.Count > 0 && _awaitingEncode.Count + _toDeliver.Count < k
@@ -277,6 +284,7 @@ public sealed class StreamSessionActor : ReceiveActor
         {
             var (chunk, latents) = _toDecode.Dequeue();
             _decoding = new Decoding(chunk, latents, _snapshot, _nextFirstFrame);
+            _waits.DecodeSent(chunk, Now);
             Endpoint(NodeRole.Decoder).Tell(new DecodeJob(_spec, chunk, _nextFirstFrame, latents, _snapshot, Endpoint(NodeRole.Publisher)));
         }
         Deliver();

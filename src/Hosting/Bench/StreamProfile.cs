@@ -16,9 +16,11 @@ namespace SelfForcing.Hosting.Bench;
 /// <param name="FirstChunkOffStageSeconds">First-chunk latency less the first chunk's stage times: the text encode, queue waits and messages.</param>
 /// <param name="DenoiseStreamIntervalSeconds">Seconds between chunks of a stream whose other stages cost almost nothing (preview, raw RGB).</param>
 /// <param name="EngineOverheadShare">The part of that interval outside the denoise stage's own work (DiT, sampler, context pass), over the same chunks.</param>
+/// <param name="WaitSeconds">Mean seconds per steady chunk between stages (<see cref="ChunkTimings"/>): held before denoise,
+/// held before decode, in transit (messages, mailboxes).</param>
 public sealed record StreamFigures(int Chunks, double FirstChunkSeconds, double EndToEndFps, double ChunkIntervalSeconds,
     IReadOnlyDictionary<string, double> StageSeconds, string SlowestStage, double PipeliningEfficiency, double FirstChunkOffStageSeconds,
-    double DenoiseStreamIntervalSeconds, double EngineOverheadShare, long Rss, long PeakRss);
+    double DenoiseStreamIntervalSeconds, double EngineOverheadShare, long Rss, long PeakRss, IReadOnlyDictionary<string, double> WaitSeconds);
 
 /// <summary>
 /// Streams through the real actor pipeline (the public <see cref="SelfForcingPipeline"/> API only) and derives the
@@ -66,12 +68,18 @@ public static class StreamProfile
                 ["decode"] = steady.Average(c => c.Timings.Decode),
                 ["encode"] = steady.Average(c => c.Timings.Encode),
             };
+            var waits = new Dictionary<string, double>
+            {
+                ["held before denoise"] = steady.Average(c => c.Timings.HeldBeforeDenoise),
+                ["held before decode"] = steady.Average(c => c.Timings.HeldBeforeDecode),
+                ["in transit"] = steady.Average(c => c.Timings.InTransit),
+            };
             var slowest = stages.MaxBy(kv => kv.Value);
             var first = e2e.Chunks[0].Timings;
             double offStage = e2e.Arrivals[0] - (first.Denoise + first.Decode + first.Encode);
             var (rss, peak) = BenchStats.Memory();
             return new StreamFigures(o.Chunks, e2e.Arrivals[0], fps, interval, stages, slowest.Key, slowest.Value / interval, offStage,
-                ditInterval, overhead, rss, peak);
+                ditInterval, overhead, rss, peak, waits);
         }
         finally
         {

@@ -25,7 +25,7 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "CPU threads (0 = torch default)", DefaultValueFactory = _ => 0 };
         var stage = new Option<string>("--stage")
         {
-            Description = "all (every figure: stages, stream through the pipeline, long stream), or one stage alone: denoise (the DiT), decode (a decoder), encode (ffmpeg, fMP4/JPEG) or wire (one cross-node hop of each chunk message)",
+            Description = "all (every figure: stages, stream through the pipeline, long stream), or one stage alone: denoise (the DiT), decode (a decoder), encode (ffmpeg, fMP4/JPEG), publish (fMP4 chunks into a JetStream record) or wire (one cross-node hop of each chunk message)",
             DefaultValueFactory = _ => "all",
         };
         var format = new Option<string>("--format")
@@ -41,9 +41,13 @@ public static class BenchCommand
             Description = "with --stage all: chunks of the long rolling-cache stream (tiny model), memory after 10 and after this many; 0 skips it",
             DefaultValueFactory = _ => 100,
         };
+        var nats = new Option<string?>("--nats")
+        {
+            Description = "with --stage all or publish: the NATS server to publish to (default: start nats-server from PATH on a free loopback port)",
+        };
         var cmd = new Command("bench", "Measure speed and memory on random-weight models (no weights needed): every figure, or one stage.")
         {
-            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize, latentFrames, format, longChunks,
+            config, height, width, chunks, steps, device, dtype, threads, stage, decoder, decoderSize, latentFrames, format, longChunks, nats,
         };
         var output = stdout ?? Console.Out;
         cmd.SetAction(async (parse, ct) =>
@@ -64,7 +68,7 @@ public static class BenchCommand
                 if (!StreamFormats.TryParse(parse.GetValue(format), out var streamFormat))
                     throw new ArgumentException($"--format must be fmp4, jpeg or rgb24 (got '{parse.GetValue(format)}')");
                 await BenchReport.RunAsync(new BenchReportOptions(parse.GetValue(config)!, h, w, c, s, dt, parse.GetValue(threads), parse.GetValue(decoder)!,
-                    parse.GetValue(decoderSize)!, lc, parse.GetValue(device)!, streamFormat), output);
+                    parse.GetValue(decoderSize)!, lc, parse.GetValue(device)!, streamFormat, parse.GetValue(nats)), output);
                 return 0;
             }
             if (parse.GetValue(stage) == "decode")
@@ -80,12 +84,17 @@ public static class BenchCommand
                 EncodeBenchmark.Run(parse.GetValue(format)!, w * 8, h * 8, 12, c, 16, output);
                 return 0;
             }
+            if (parse.GetValue(stage) == "publish")
+            {
+                await PublishBenchmark.RunAsync(parse.GetValue(nats), w * 8, h * 8, 12, c, 16, output, ct);
+                return 0;
+            }
             if (parse.GetValue(stage) == "wire")
             {
                 WireBenchmark.Run(h, w, c, output);
                 return 0;
             }
-            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be all, denoise, decode, encode or wire");
+            if (parse.GetValue(stage) != "denoise") throw new ArgumentException("--stage must be all, denoise, decode, encode, publish or wire");
             var result = DenoiseBenchmark.Run(new DenoiseBenchOptions(parse.GetValue(config)!, h, w, c, s, parse.GetValue(device)!, dt,
                 parse.GetValue(threads)), output);
             output.WriteLine($"RESULT config={result.Options.ConfigName} params={result.Parameters} dtype={dt} device={result.Options.Device} " +
