@@ -16,10 +16,7 @@ public sealed record StreamRequest(string Prompt, long Seed = -1, int? Chunks = 
 /// <param name="InTransit">The rest of its time from ready to encoded: messages, copies, stage mailboxes (the encoder's
 /// included, where a chunk waits while the encoder finishes the previous one).</param>
 public sealed record ChunkTimings(double Denoise, double Decode, double Encode, double HeldBeforeDenoise = 0, double HeldBeforeDecode = 0,
-    double InTransit = 0)
-{
-    public double Waiting => HeldBeforeDenoise + HeldBeforeDecode + InTransit;
-}
+    double InTransit = 0);
 
 /// <summary>
 /// One chunk, ready to publish. With <see cref="StreamFormat.Rgb24"/>, <see cref="Rgb"/> holds the frames

@@ -11,7 +11,7 @@ internal sealed class ChunkWaits
 {
     private readonly Dictionary<int, double> _ready = new();
     private readonly Dictionary<int, double> _denoiseSent = new();
-    private readonly Dictionary<int, double> _denoised = new();
+    private readonly Dictionary<int, (double At, double Seconds)> _denoised = new();
     private readonly Dictionary<int, double> _decodeSent = new();
 
     /// <summary>The chunk is next to denoise (the stream opened, or the previous chunk came back); the first call counts.</summary>
@@ -20,16 +20,17 @@ internal sealed class ChunkWaits
     /// <summary>Sent to the denoiser; a re-send after a lost node counts from the last one.</summary>
     public void DenoiseSent(int chunk, double now) => _denoiseSent[chunk] = now;
 
-    public void Denoised(int chunk, double now) => _denoised[chunk] = now;
+    /// <summary>Back from the denoiser, which worked on it for <paramref name="seconds"/>.</summary>
+    public void Denoised(int chunk, double now, double seconds) => _denoised[chunk] = (now, seconds);
 
     public void DecodeSent(int chunk, double now) => _decodeSent[chunk] = now;
 
     /// <summary>The chunk came back encoded: its timings, with the waits; its records are dropped.</summary>
-    public ChunkTimings Complete(int chunk, double now, double denoise, double decode, double encode)
+    public ChunkTimings Complete(int chunk, double now, double decode, double encode)
     {
         double ready = Take(_ready, chunk, now);
         double denoiseSent = Take(_denoiseSent, chunk, ready);
-        double denoised = Take(_denoised, chunk, denoiseSent);
+        var (denoised, denoise) = _denoised.Remove(chunk, out var d) ? d : (denoiseSent, 0.0);
         double decodeSent = Take(_decodeSent, chunk, denoised);
         double heldBeforeDenoise = denoiseSent - ready;
         double heldBeforeDecode = decodeSent - denoised;

@@ -52,7 +52,6 @@ public sealed class StreamSessionActor : ReceiveActor
     private readonly Queue<EncodedChunk> _toDeliver = new();
     private int _delivered;
     private bool _waitingForConsumer;
-    private readonly Dictionary<int, double> _denoiseSeconds = new();
     private readonly ChunkWaits _waits = new();
 
     public StreamSessionActor(StreamSpec spec, Channel<EncodedChunk> output, int chunkLimit, PipelineSettings settings,
@@ -165,8 +164,7 @@ public sealed class StreamSessionActor : ReceiveActor
         if (Finished || !_denoiseBusy || d.Chunk != _nextDenoise) return;
         _denoiseBusy = false;
         _nextDenoise++;
-        _denoiseSeconds[d.Chunk] = d.Seconds;
-        _waits.Denoised(d.Chunk, Now);
+        _waits.Denoised(d.Chunk, Now, d.Seconds);
         _waits.Ready(d.Chunk + 1, Now);
         _toDecode.Enqueue((d.Chunk, d.Latents));
         Pump();
@@ -188,8 +186,7 @@ public sealed class StreamSessionActor : ReceiveActor
         if (Finished || e.Chunk != _nextEncoded) return;
         _awaitingEncode.Remove(e.Chunk);
         _nextEncoded++;
-        _denoiseSeconds.Remove(e.Chunk, out double denoise);
-        var timings = _waits.Complete(e.Chunk, Now, denoise, e.DecodeSeconds, e.Seconds);
+        var timings = _waits.Complete(e.Chunk, Now, e.DecodeSeconds, e.Seconds);
         _toDeliver.Enqueue(e.Output with { Timings = timings, Prompt = PromptFor(e.Chunk) });
         Pump();
     }
