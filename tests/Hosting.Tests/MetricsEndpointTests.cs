@@ -74,14 +74,7 @@ public class MetricsEndpointTests
         return System.Text.Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    private static int FreePort() => SelfForcing.Hosting.Bench.LocalNatsServer.FreePort();
 
     /// <summary>Captures generate's report and, at its "wrote" line, scrapes /metrics until <paramref name="ready"/> holds.</summary>
     private sealed class ScrapeOnWrite(int port, Func<string, bool> ready) : StringWriter

@@ -1,6 +1,5 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
+using SelfForcing.Hosting.Bench;
 
 namespace SelfForcing.Hosting.Tests.Serving;
 
@@ -26,37 +25,9 @@ public sealed class NatsServer : IAsyncDisposable
         return server;
     }
 
-    public static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
+    public static int FreePort() => LocalNatsServer.FreePort();
 
-    private async Task StartProcessAsync()
-    {
-        var psi = new ProcessStartInfo("nats-server", ["-a", "127.0.0.1", "-p", Port.ToString(), "-js", "-sd", StoreDir])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        try { _process = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException("nats-server is not installed (Debian: apt-get install nats-server)", e); }
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(15);
-        while (true)
-        {
-            try
-            {
-                using var c = new TcpClient();
-                await c.ConnectAsync(IPAddress.Loopback, Port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !_process.HasExited) { await Task.Delay(50); }
-        }
-    }
+    private async Task StartProcessAsync() => _process = await LocalNatsServer.StartProcessAsync(Port, StoreDir);
 
     /// <summary>Kills the process (no clean shutdown) and starts a new one on the same port and store.</summary>
     public async Task RestartAsync(TimeSpan downtime)
