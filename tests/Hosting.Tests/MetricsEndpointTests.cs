@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using SelfForcing.Hosting.Commands;
 using SelfForcing.Hosting.Output;
 
