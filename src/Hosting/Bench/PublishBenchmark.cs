@@ -36,7 +36,7 @@ public static class PublishBenchmark
             {
                 var clock = Stopwatch.StartNew();
                 foreach (var p in payloads[c])
-                    await record.PublishAsync(subjects.Video("bench"), p.Data, new NatsHeaders { ["Nats-Msg-Id"] = $"bench-{p.Kind}-{p.Index}" }, ct);
+                    await record.PublishAsync(subjects.Video("bench"), p.Data, StreamPublisher.VideoHeaders("bench", c, p), ct);
                 var chunkEvent = System.Text.Encoding.UTF8.GetBytes($"{{\"type\":\"chunk\",\"chunk\":{c},\"frames\":{frames}}}");
                 await record.PublishAsync(subjects.Events("bench"), chunkEvent, new NatsHeaders { ["Nats-Msg-Id"] = $"bench-event-{c}" }, ct);
                 double ms = clock.Elapsed.TotalMilliseconds;

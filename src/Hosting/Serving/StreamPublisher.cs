@@ -59,17 +59,17 @@ public sealed class StreamPublisher(JetStreamRecord record, ApiSubjects subjects
 
     public Task PromptSwitched(int fromChunk, CancellationToken ct) => Event(StreamEvents.Prompt(stream, fromChunk, _clock.Elapsed.TotalSeconds), ct);
 
-    private Task Video(EncodedChunk chunk, StreamPayload p, CancellationToken ct)
+    private Task Video(EncodedChunk chunk, StreamPayload p, CancellationToken ct) =>
+        record.PublishAsync(subjects.Video(stream.Id), p.Data, VideoHeaders(stream.Id, chunk.Chunk, p), ct);
+
+    /// <summary>The headers of one video message: its store-once id and what a viewer needs to place it.</summary>
+    public static NatsHeaders VideoHeaders(string streamId, int chunk, StreamPayload p) => new()
     {
-        var headers = new NatsHeaders
-        {
-            ["Nats-Msg-Id"] = $"{stream.Id}-{p.Kind}-{p.Index}",
-            ["Sf-Chunk"] = chunk.Chunk.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Sf-Kind"] = p.Kind,
-            ["Sf-Frames"] = p.Frames.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        };
-        return record.PublishAsync(subjects.Video(stream.Id), p.Data, headers, ct);
-    }
+        ["Nats-Msg-Id"] = $"{streamId}-{p.Kind}-{p.Index}",
+        ["Sf-Chunk"] = chunk.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Sf-Kind"] = p.Kind,
+        ["Sf-Frames"] = p.Frames.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
 
     private Task Event(JsonObject body, CancellationToken ct)
     {
