@@ -108,6 +108,41 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Teacher_continues_from_a_teacher_on_shorter_clips_with_a_moving_average_and_a_cosine_rate()
+    {
+        WriteData();
+        Assert.Equal(0, Train("teacher", "--data", P("data.safetensors"), "--out", P("first"), "--steps", "2", "--batch-size", "2").Rc);
+        var r = Train("teacher", "--data", P("data.safetensors"), "--init-from", P("first"), "--out", P("second"), "--steps", "4",
+            "--batch-size", "2", "--frames", "2", "--ema", "0.5", "--lr-schedule", "cosine", "--lr", "1e-3");
+        Assert.True(r.Rc == 0, r.Err);
+        Assert.Contains("teacher starts from", r.Out);
+
+        var rates = File.ReadAllLines(P("second/" + TeacherRun.MetricsFile))
+            .Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("lr").GetDouble()).ToArray();
+        Assert.Equal(1e-3, rates[0], 12);
+        Assert.True(rates.Zip(rates.Skip(1)).All(p => p.Second < p.First), string.Join(", ", rates));
+        Assert.Equal(1e-3 * 0.5 * (1 + Math.Cos(Math.PI * 3 / 4)), rates[3], 12);
+
+        // The saved teacher is the average: between where training started and where its raw weights ended, not either.
+        using var scope = NewDisposeScope();
+        using var start = StateDict.Open(P("first/" + RecipeFiles.TeacherWeights));
+        using var raw = StateDict.Open(P("second/" + TeacherRun.RawWeights));
+        using var ema = StateDict.Open(P("second/" + RecipeFiles.TeacherWeights));
+        const string key = "head.head.weight";
+        var (s0, s1, avg) = (start.Load(key), raw.Load(key), ema.Load(key));
+        Assert.False(avg.allclose(s0) || avg.allclose(s1));
+        Assert.True((avg - s1).abs().max().item<float>() < (s0 - s1).abs().max().item<float>());
+        using (var loaded = RecipeFiles.LoadTeacher(P("second"))) Assert.Equal(WanConfig.Tiny.Dim, loaded.Config.Dim);
+
+        var tooLong = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--frames", "9");
+        Assert.Equal(1, tooLong.Rc);
+        Assert.Contains("--frames 9 is more than the 3 frames", tooLong.Err);
+        var schedule = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--lr-schedule", "linear");
+        Assert.Equal(1, schedule.Rc);
+        Assert.Contains("--lr-schedule must be constant or cosine", schedule.Err);
+    }
+
+    [Fact]
     public void Unavailable_device_is_a_clear_error()
     {
         WriteData();

@@ -76,12 +76,17 @@ public static class TrainRecipeCommands
         var device = TrainDevice();
         var maxSeconds = MaxSeconds();
         var shift = new Option<double>("--shift") { Description = "shift of the timestep grid training draws from (lower = more low-noise draws)", DefaultValueFactory = _ => 5.0 };
+        var initFrom = new Option<string?>("--init-from") { Description = "a train teacher folder to continue from (its config replaces --model-config)" };
+        var frames = new Option<int>("--frames") { Description = "train on the first N frames of each clip (0 = all)" };
+        var ema = new Option<double>("--ema") { Description = "decay of a moving average of the weights, saved as the teacher (0 = none; e.g. 0.999)" };
+        var schedule = new Option<string>("--lr-schedule") { Description = "constant, or cosine (to zero by --steps or --max-seconds)", DefaultValueFactory = _ => "constant" };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, ema, schedule,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
-            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift) }, stdout ?? Console.Out)));
+            p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift),
+            InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)! }, stdout ?? Console.Out)));
         return cmd;
     }
 

@@ -30,10 +30,17 @@ public static class RecipeFiles
 
     public static void SaveTeacher(string folder, WanModel teacher)
     {
-        Directory.CreateDirectory(folder);
         using var scope = NewDisposeScope();
-        SafeTensorsWriter.Write(Path.Combine(folder, TeacherWeights), teacher.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())));
-        WriteConfig(folder, teacher.Config);
+        SaveTeacher(folder, teacher.Config, teacher.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())));
+    }
+
+    /// <summary>Given weights (e.g. a moving average) as the teacher of <paramref name="folder"/>; <paramref name="file"/>
+    /// names another weights file beside it.</summary>
+    public static void SaveTeacher(string folder, WanConfig config, IEnumerable<KeyValuePair<string, Tensor>> weights, string file = TeacherWeights)
+    {
+        Directory.CreateDirectory(folder);
+        SafeTensorsWriter.Write(Path.Combine(folder, file), weights);
+        WriteConfig(folder, config);
     }
 
     /// <summary>A teacher folder written by <see cref="SaveTeacher"/> (strict load), frozen.</summary>

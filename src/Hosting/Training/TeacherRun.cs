@@ -21,6 +21,18 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
     public double MaxSeconds { get; init; }
     /// <summary>Shift of the grid the training timesteps are drawn from (lower = more low-noise draws, where edges are made).</summary>
     public double TimestepShift { get; init; } = 5.0;
+    /// <summary>A teacher folder to continue from (its weights and config; <c>--model-config</c> is then ignored): a
+    /// long run in several sittings, or a teacher trained on long clips refined on short ones.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>Train on the first this many frames of each clip (0 = all): shorter clips are cheaper steps, and the
+    /// world's first frames are the ones free of bounces, where the caption's direction is what moves.</summary>
+    public int Frames { get; init; }
+    /// <summary>Weights' moving average (0 = none); with one, <c>teacher.safetensors</c> holds the average and
+    /// <c>teacher_raw.safetensors</c> the trained weights.</summary>
+    public double EmaDecay { get; init; }
+    /// <summary>"constant", or "cosine": the rate falls to zero along the run's progress (the larger of step / steps and
+    /// elapsed / <see cref="MaxSeconds"/>, so a run sized by wall time ends its decay in time).</summary>
+    public string LrSchedule { get; init; } = "constant";
 }
 
 /// <summary>
@@ -37,19 +49,32 @@ public static class TeacherRun
     {
         if (o.Steps < 1) throw new ArgumentException("--steps must be at least 1");
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
-        var config = RecipeFiles.ReadConfig(o.ModelConfig);
+        if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
+        if (o.LrSchedule is not ("constant" or "cosine")) throw new ArgumentException($"--lr-schedule must be constant or cosine, got '{o.LrSchedule}'");
+        var config = o.InitFrom is null ? RecipeFiles.ReadConfig(o.ModelConfig) : RecipeFiles.ReadConfig(Path.Combine(o.InitFrom, RecipeFiles.ConfigFile));
         var data = RecipeFiles.ReadTensors(o.Data, ["latents", "prompt_embeds"], ["negative_prompt_embeds"]);
         var latents = data["latents"];
         var prompts = data["prompt_embeds"];
         if (latents.dim() != 5 || prompts.dim() != 3 || latents.shape[0] != prompts.shape[0])
             throw new ArgumentException($"{o.Data}: need latents [N, F, C, H, W] and prompt_embeds [N, L, D] with the same N");
+        if (o.Frames > latents.shape[1])
+            throw new ArgumentException($"--frames {o.Frames} is more than the {latents.shape[1]} frames of {o.Data}'s clips");
+        if (o.Frames > 0) latents = latents.narrow(1, 0, o.Frames);
         data.TryGetValue("negative_prompt_embeds", out var negative);
         if (o.ConditionDropout > 0 && negative is null) throw new ArgumentException("--condition-dropout needs negative_prompt_embeds in the data file");
 
         var device = TorchRuntime.ParseDevice(o.Device);
         Directory.CreateDirectory(o.Out);
         using var model = new WanModel(config);
-        model.InitializeRandom(o.Seed + 1, std: 0.02);
+        if (o.InitFrom is null) model.InitializeRandom(o.Seed + 1, std: 0.02);
+        else
+        {
+            using var start = RecipeFiles.LoadTeacher(o.InitFrom);
+            using var noGrad = no_grad();
+            var source = start.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+            foreach (var (name, p) in model.named_parameters()) p.copy_(source[name]);
+            log.WriteLine($"teacher starts from {o.InitFrom}");
+        }
         model.to(device);
         negative = negative?.to(device);
         using var random = new SeededTrainingRandom(o.Seed);
@@ -57,6 +82,7 @@ public static class TeacherRun
         {
             Optimizer = new AdamWSettings(o.LearningRate, 0.9, 0.999, 0.01), ConditionDropout = o.ConditionDropout,
             GradientCheckpointing = o.GradientCheckpointing, MixedPrecision = o.MixedPrecision, TimestepShift = o.TimestepShift,
+            EmaDecay = o.EmaDecay,
         };
         using var trainer = new TeacherTrainer(model, settings, random);
         using var order = new Generator((ulong)o.Seed + 2);
@@ -68,19 +94,24 @@ public static class TeacherRun
         {
             using var scope = NewDisposeScope();
             var stepClock = Stopwatch.StartNew();
+            if (o.LrSchedule == "cosine")
+            {
+                double progress = Math.Min(1, Math.Max((step - 1) / (double)o.Steps, o.MaxSeconds > 0 ? clock.Elapsed.TotalSeconds / o.MaxSeconds : 0));
+                trainer.LearningRate = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
+            }
             var index = batches.Next();
             var r = trainer.TrainStep(latents.index_select(0, index).to(device), prompts.index_select(0, index).to(device), negative);
             double ms = stepClock.Elapsed.TotalMilliseconds;
             double eta = clock.Elapsed.TotalSeconds / step * (o.Steps - step);
-            log.WriteLine($"teacher step {step}/{o.Steps} loss={RecipeFiles.Num(r.Loss)} grad_norm={RecipeFiles.Num(r.GradNorm)} step_ms={ms:F1} eta_s={eta:F0}");
+            log.WriteLine($"teacher step {step}/{o.Steps} loss={RecipeFiles.Num(r.Loss)} grad_norm={RecipeFiles.Num(r.GradNorm)} lr={RecipeFiles.Num(trainer.LearningRate)} step_ms={ms:F1} eta_s={eta:F0}");
             metrics.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object>
             {
-                ["step"] = step, ["loss"] = r.Loss, ["grad_norm"] = r.GradNorm, ["mean_timestep"] = r.MeanTimestep, ["step_ms"] = Math.Round(ms, 3),
+                ["step"] = step, ["loss"] = r.Loss, ["grad_norm"] = r.GradNorm, ["mean_timestep"] = r.MeanTimestep, ["lr"] = trainer.LearningRate, ["step_ms"] = Math.Round(ms, 3),
             }));
             if (o.SaveEvery > 0 && step % o.SaveEvery == 0 && step < o.Steps)
             {
                 metrics.Flush();
-                RecipeFiles.SaveTeacher(o.Out, model);
+                Save(o.Out, model, trainer);
                 log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)} at step {step}");
             }
             if (o.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= o.MaxSeconds && step < o.Steps)
@@ -89,8 +120,22 @@ public static class TeacherRun
                 break;
             }
         }
-        RecipeFiles.SaveTeacher(o.Out, model);
-        log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)}");
+        Save(o.Out, model, trainer);
+        log.WriteLine($"saved {Path.Combine(o.Out, RecipeFiles.TeacherWeights)}" + (trainer.Ema is null ? "" : $" (the weights' moving average, decay {o.EmaDecay:G}; the trained weights: {RawWeights})"));
+    }
+
+    public const string RawWeights = "teacher_raw.safetensors";
+
+    private static void Save(string folder, WanModel model, TeacherTrainer trainer)
+    {
+        if (trainer.Ema is null)
+        {
+            RecipeFiles.SaveTeacher(folder, model);
+            return;
+        }
+        using var scope = NewDisposeScope();
+        RecipeFiles.SaveTeacher(folder, model.Config, model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())), RawWeights);
+        RecipeFiles.SaveTeacher(folder, model.Config, trainer.Ema.Shadow);
     }
 }
 

@@ -31,10 +31,19 @@ public sealed class AdamW : IDisposable
 
     public AdamWSettings Settings { get; }
 
+    /// <summary>The rate the next <see cref="Step"/> uses: the settings' at first, changed by a caller's schedule.</summary>
+    public double LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), "learning rate must be non-negative");
+    }
+    private double _learningRate;
+
     public AdamW(IEnumerable<(string Name, Parameter Param)> parameters, AdamWSettings settings)
     {
         _params = parameters.ToList();
         Settings = settings.Validate();
+        _learningRate = settings.LearningRate;
         var duplicates = _params.GroupBy(p => p.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
         if (duplicates.Count > 0) throw new ArgumentException($"parameter names must be unique: {string.Join(", ", duplicates)}");
     }
@@ -45,7 +54,7 @@ public sealed class AdamW : IDisposable
     public void Step()
     {
         using var noGrad = no_grad();
-        var (lr, beta1, beta2, wd, eps) = (Settings.LearningRate, Settings.Beta1, Settings.Beta2, Settings.WeightDecay, Settings.Eps);
+        var (lr, beta1, beta2, wd, eps) = (_learningRate, Settings.Beta1, Settings.Beta2, Settings.WeightDecay, Settings.Eps);
         foreach (var (name, p) in _params)
         {
             using var scope = NewDisposeScope();

@@ -24,12 +24,16 @@ public sealed record TeacherSettings
     public bool GradientCheckpointing { get; init; }
     /// <summary>bf16 compute with float32 master weights and optimiser.</summary>
     public bool MixedPrecision { get; init; }
+    /// <summary>Decay of an exponential moving average of the weights kept beside them (0 = none): a small model's
+    /// single-step weights are noisy enough to leave grain in its samples; their average does not.</summary>
+    public double EmaDecay { get; init; }
 
     public TeacherSettings Validate()
     {
         Optimizer.Validate();
         if (!(MaxGradNorm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), "max grad norm must be positive");
         if (!(TimestepShift > 0)) throw new ArgumentOutOfRangeException(nameof(TimestepShift), "timestep shift must be positive");
+        if (!(EmaDecay >= 0 && EmaDecay < 1)) throw new ArgumentOutOfRangeException(nameof(EmaDecay), "EMA decay must be in [0, 1)");
         if (!(ConditionDropout >= 0 && ConditionDropout <= 1)) throw new ArgumentOutOfRangeException(nameof(ConditionDropout), "condition dropout must be in [0, 1]");
         return this;
     }

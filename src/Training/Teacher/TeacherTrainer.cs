@@ -28,6 +28,15 @@ public sealed class TeacherTrainer : IDisposable
     public WanModel Model { get; }
     public TeacherSettings Settings { get; }
     public long Step { get; private set; }
+    /// <summary>The weights' moving average when <see cref="TeacherSettings.EmaDecay"/> is set, else null.</summary>
+    public ExponentialMovingAverage? Ema { get; }
+
+    /// <summary>The rate of the next step (the settings' at first): a run's schedule sets it before each step.</summary>
+    public double LearningRate
+    {
+        get => _optimizer.LearningRate;
+        set => _optimizer.LearningRate = value;
+    }
 
     public TeacherTrainer(WanModel model, TeacherSettings settings, ITrainingRandom random)
     {
@@ -39,6 +48,7 @@ public sealed class TeacherTrainer : IDisposable
         _optimizer = new AdamW(_params, settings.Optimizer);
         _loss = new FlowMatchingLoss(new FlowMatchScheduler(settings.TimestepShift)) { UseTrainingWeight = settings.UseTrainingWeight };
         _weights = new ComputeWeights<WanModel>(model, settings.MixedPrecision, (c, d, t) => new WanModel(c, d, t, WeightInit.Uninitialised));
+        if (settings.EmaDecay > 0) Ema = new ExponentialMovingAverage(_params, settings.EmaDecay);
     }
 
     /// <param name="latents">[B, F, C, H, W] clean latents.</param>
@@ -58,6 +68,7 @@ public sealed class TeacherTrainer : IDisposable
         _weights.PushGradients();
         double norm = GradientClipping.ClipGradNorm(_params.Select(p => (Tensor)p.Param), Settings.MaxGradNorm);
         _optimizer.Step();
+        Ema?.Update(_params);
         Step++;
         return new TeacherStepReport(Step, loss.Loss.to(ScalarType.Float64).item<double>(), norm,
             loss.Timestep.to(ScalarType.Float64).mean().item<double>());
@@ -78,5 +89,6 @@ public sealed class TeacherTrainer : IDisposable
     {
         _optimizer.Dispose();
         _weights.Dispose();
+        Ema?.Dispose();
     }
 }
