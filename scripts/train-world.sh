@@ -9,8 +9,9 @@
 # The shipped model's run (README "The default model"): FRAMES=21 COUNT=4000 TEACHER_BATCH=32 TEACHER_SHIFT=3
 #   TEACHER_SECONDS=271 DEVICE=cuda for data + teacher (on an H100: 3,519 steps), then the other stages on the CPU.
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 2000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
-#      TEACHER_STEPS, TEACHER_BATCH (8), TEACHER_SHIFT (5), TEACHER_SECONDS (0 = no limit), PAIRS (400),
-#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
+#      TEACHER_STEPS, TEACHER_BATCH (8), TEACHER_SHIFT (5), TEACHER_SECONDS (0 = no limit), TEACHER_LR (6e-4),
+#      TEACHER_FROM (a teacher folder to continue from), TEACHER_FRAMES (first N frames of each clip, 0 = all),
+#      TEACHER_EMA (0 = none), TEACHER_SCHEDULE (constant | cosine), PAIRS (400), PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
@@ -39,9 +40,11 @@ for stage in $stages; do
   case $stage in
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
                  --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" ;;
-    teacher)   timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/teacher" \
-                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-8}" --lr 6e-4 --condition-dropout 0.1 --seed "$seed" --save-every 250 \
-                 --shift "${TEACHER_SHIFT:-5}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" ;;
+    teacher)   from=(); [[ -n "${TEACHER_FROM:-}" ]] && from=(--init-from "$TEACHER_FROM")
+               timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world "${from[@]}" --out "$out/teacher" \
+                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-8}" --lr "${TEACHER_LR:-6e-4}" --condition-dropout 0.1 --seed "$seed" --save-every 250 \
+                 --shift "${TEACHER_SHIFT:-5}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
+                 --ema "${TEACHER_EMA:-0}" --lr-schedule "${TEACHER_SCHEDULE:-constant}" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \
                  --out "$out/ode_pairs.safetensors" --frames $frames --height 16 --width 16 --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
     ode-init)  timed ode-init "${sf[@]}" train ode-init --pairs "$out/ode_pairs.safetensors" --init-from "$out/teacher" --out "$out/ode-init" \

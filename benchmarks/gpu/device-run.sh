@@ -6,8 +6,14 @@
 #   dotnet publish src/Hosting -c Release -r linux-x64 --self-contained -o /tmp/gpu-app  (libtorch*/libc10* removed)
 #   tar cJf .gpu/gpu-app.tar.xz -C /tmp gpu-app;  TorchSharp's src/Native at v0.107.0 in .gpu/Native
 # Run there:  OUT=<folder> benchmarks/gpu/device-run.sh     (everything it makes goes to $OUT)
-# env: BUDGET_S (seconds for the whole run, 560), BENCH_STEPS (gpu.sh STEPS), WORLD_COUNT (clips, 4000),
-#      WORLD_FRAMES (21), TEACHER_BATCH (32), TEACHER_SHIFT (3), SHIM (a prebuilt libLibTorchSharp.so to use)
+# env: BUDGET_S (seconds for the whole run, 560), BENCH_STEPS (gpu.sh STEPS; BENCH=0 skips the measurements),
+#      WORLD_COUNT (clips, 4000), WORLD_FRAMES (21), SHIM (a prebuilt libLibTorchSharp.so to use),
+#      teacher: TEACHER_CONFIG (world, or a config.json carried along), TEACHER_FROM (a teacher folder to continue),
+#      TEACHER_FRAMES (first N frames of each clip, 0 = all), TEACHER_BATCH (256: the 0.5 M model took 63-75 ms a step
+#      at batch 32 on an H100, launch-bound, so a bigger batch is nearly free), TEACHER_LR (1e-3), TEACHER_SHIFT (3),
+#      TEACHER_EMA (0.999), TEACHER_SCHEDULE (cosine),
+#      after it, while time is left (RECIPE_S seconds kept for them, 0 = teacher only): ODE pairs for PAIRS captions
+#      (2000, PAIR_FRAMES 9, 48 Euler steps, CFG PAIR_CFG 3) and the ODE-regression init of the student (batch 64)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:?set OUT to the folder for results}
@@ -48,22 +54,45 @@ data_pid=$!
 (( teach )) || data_pid=
 
 # The measurements (gpu.sh skips its build: APP_DIR; it checks the shim loads and sets the library path itself).
-APP_DIR=$app PY=$PY OUT_FILE=$OUT/gpu-bench.txt STEP_TIMEOUT=${STEP_TIMEOUT:-150} DEADLINE=${BENCH_DEADLINE:-$((budget * 55 / 100 - SECONDS))} \
-  STEPS="${BENCH_STEPS:-sanity dit-bf16 e2e-vae e2e-taehv dit-fp32}" CHUNKS=${CHUNKS:-6} benchmarks/gpu.sh
-say "bench done"
+if (( ${BENCH:-1} )); then
+  APP_DIR=$app PY=$PY OUT_FILE=$OUT/gpu-bench.txt STEP_TIMEOUT=${STEP_TIMEOUT:-150} DEADLINE=${BENCH_DEADLINE:-$((budget * 55 / 100 - SECONDS))} \
+    STEPS="${BENCH_STEPS:-sanity dit-bf16 e2e-vae e2e-taehv dit-fp32}" CHUNKS=${CHUNKS:-6} benchmarks/gpu.sh
+  say "bench done"
+fi
 
 (( teach )) || { say "done (no teacher: TEACHER=0)"; exit 0; }
 wait "$data_pid"
 say "world data: $(tail -2 "$OUT/world-data.log" | tr '\n' ' ')"
-left=$((budget - SECONDS - 25))
+recipe=${RECIPE_S:-0}
+left=$((budget - SECONDS - 25 - recipe))
 if (( left > 30 )); then
   say "teacher on the GPU for up to $left s"
-  "$SF" train teacher --data "$world/world_data.safetensors" --model-config world --out "$world/teacher" --device "${DEVICE:-cuda}" \
-    --steps 200000 --batch-size "${TEACHER_BATCH:-32}" --lr "${TEACHER_LR:-6e-4}" --condition-dropout 0.1 --seed 0 \
-    --shift "${TEACHER_SHIFT:-3}" --save-every 1000 --max-seconds "$left" 2>&1 | awk 'NR % 200 == 1 || /saved|stopping|error|rror/'
+  from=(); [[ -n "${TEACHER_FROM:-}" ]] && from=(--init-from "$TEACHER_FROM")
+  "$SF" train teacher --data "$world/world_data.safetensors" --model-config "${TEACHER_CONFIG:-world}" "${from[@]}" --out "$world/teacher" \
+    --device "${DEVICE:-cuda}" --steps 200000 --batch-size "${TEACHER_BATCH:-256}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed 0 \
+    --shift "${TEACHER_SHIFT:-3}" --frames "${TEACHER_FRAMES:-0}" --ema "${TEACHER_EMA:-0.999}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" \
+    --save-every 1000 --max-seconds "$left" 2>&1 | awk 'NR % 200 == 1 || /saved|stopping|error|rror/'
   say "teacher: $(tail -1 "$world/teacher/teacher_metrics.jsonl" 2>/dev/null)"
   tar czf "$OUT/world-teacher.tar.gz" -C "$world" teacher && say "teacher packed: $(du -h "$OUT/world-teacher.tar.gz" | cut -f1)"
 else
   say "no time left for the teacher ($left s)"
+fi
+
+# The student's first stages on the GPU too (the CPU here took 13 min for 160 pairs and 29 min for 300 init steps).
+if (( recipe > 0 )) && [[ -f "$world/teacher/teacher.safetensors" ]]; then
+  pf=${PAIR_FRAMES:-9}
+  "$SF" train ode-pairs --teacher "$world/teacher" --prompts "$world/world_data.safetensors" --out "$world/ode_pairs.safetensors" \
+    --frames "$pf" --height 16 --width 16 --ode-steps 48 --guidance-scale "${PAIR_CFG:-3}" --seed 0 --count "${PAIRS:-2000}" \
+    --batch-size 64 --device "${DEVICE:-cuda}" 2>&1 | tail -3
+  say "pairs: $(ls -l "$world/ode_pairs.safetensors" 2>/dev/null | awk '{print $5}') bytes"
+  left=$((budget - SECONDS - 20))
+  if (( left > 20 )) && [[ -f "$world/ode_pairs.safetensors" ]]; then
+    "$SF" train ode-init --pairs "$world/ode_pairs.safetensors" --init-from "$world/teacher" --out "$world/ode-init" --steps 100000 \
+      --batch-size 64 --lr 2e-4 --seed 0 --save-every 1000000 --max-seconds "$left" --device "${DEVICE:-cuda}" 2>&1 | awk 'NR % 200 == 1 || /saved|stopping|rror/'
+    say "ode-init: $(tail -1 "$world/ode-init/ode_init_metrics.jsonl" 2>/dev/null)"
+    tar czf "$OUT/world-ode-init.tar.gz" -C "$world" ode-init && say "student packed: $(du -h "$OUT/world-ode-init.tar.gz" | cut -f1)"
+  else
+    say "no time left for the ODE init ($left s)"
+  fi
 fi
 say "done"

@@ -38,13 +38,7 @@ public static class OdeInitRun
         var config = o.InitFrom is null ? RecipeFiles.ReadConfig(o.ModelConfig) : RecipeFiles.ReadConfig(Path.Combine(o.InitFrom, RecipeFiles.ConfigFile));
         using var student = new CausalWanModel(config);
         if (o.InitFrom is null) student.InitializeRandom(o.Seed + 1, std: 0.02);
-        else
-        {
-            using var teacher = RecipeFiles.LoadTeacher(o.InitFrom);
-            using var noGrad = no_grad();
-            var source = teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var (name, p) in student.named_parameters()) p.copy_(source[name]);
-        }
+        else RecipeFiles.CopyTeacherInto(o.InitFrom, student);
         student.to(Model.TorchRuntime.ParseDevice(o.Device));
         Directory.CreateDirectory(o.Out);
         using var random = new SeededTrainingRandom(o.Seed);

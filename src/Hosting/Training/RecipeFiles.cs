@@ -53,6 +53,16 @@ public static class RecipeFiles
         return model;
     }
 
+    /// <summary>A model of the teacher's layout (the teacher itself, or the causal student it starts) takes the weights
+    /// of the teacher folder, name by name.</summary>
+    public static void CopyTeacherInto(string folder, TorchSharp.torch.nn.Module model)
+    {
+        using var teacher = LoadTeacher(folder);
+        using var noGrad = no_grad();
+        var source = teacher.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var (name, p) in model.named_parameters()) p.copy_(source[name]);
+    }
+
     /// <summary>Reads the named tensors of a safetensors file; a missing required one is an error naming the file.</summary>
     public static Dictionary<string, Tensor> ReadTensors(string path, string[] required, string[]? optional = null)
     {

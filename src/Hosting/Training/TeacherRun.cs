@@ -69,10 +69,7 @@ public static class TeacherRun
         if (o.InitFrom is null) model.InitializeRandom(o.Seed + 1, std: 0.02);
         else
         {
-            using var start = RecipeFiles.LoadTeacher(o.InitFrom);
-            using var noGrad = no_grad();
-            var source = start.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            foreach (var (name, p) in model.named_parameters()) p.copy_(source[name]);
+            RecipeFiles.CopyTeacherInto(o.InitFrom, model);
             log.WriteLine($"teacher starts from {o.InitFrom}");
         }
         model.to(device);
