@@ -21,8 +21,9 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
     public double MaxSeconds { get; init; }
     /// <summary>Shift of the grid the training timesteps are drawn from (lower = more low-noise draws, where edges are made).</summary>
     public double TimestepShift { get; init; } = 5.0;
-    /// <summary>A teacher folder to continue from (its weights and config; <c>--model-config</c> is then ignored): a
-    /// long run in several sittings, or a teacher trained on long clips refined on short ones.</summary>
+    /// <summary>A teacher folder to continue from (its saved weights — the moving average if it kept one — and its
+    /// config; <c>--model-config</c> is then ignored; the optimiser starts afresh): a long run in several sittings, or
+    /// a teacher trained on long clips refined on short ones.</summary>
     public string? InitFrom { get; init; }
     /// <summary>Train on the first this many frames of each clip (0 = all): shorter clips are cheaper steps, and the
     /// world's first frames are the ones free of bounces, where the caption's direction is what moves.</summary>

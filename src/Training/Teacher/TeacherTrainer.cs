@@ -48,7 +48,8 @@ public sealed class TeacherTrainer : IDisposable
         _optimizer = new AdamW(_params, settings.Optimizer);
         _loss = new FlowMatchingLoss(new FlowMatchScheduler(settings.TimestepShift)) { UseTrainingWeight = settings.UseTrainingWeight };
         _weights = new ComputeWeights<WanModel>(model, settings.MixedPrecision, (c, d, t) => new WanModel(c, d, t, WeightInit.Uninitialised));
-        if (settings.EmaDecay > 0) Ema = new ExponentialMovingAverage(_params, settings.EmaDecay);
+        // The shadow stays beside the weights: on a GPU, a copy to the host per parameter per step would cost more than the update.
+        if (settings.EmaDecay > 0) Ema = new ExponentialMovingAverage(_params, settings.EmaDecay, _params[0].Param.device);
     }
 
     /// <param name="latents">[B, F, C, H, W] clean latents.</param>
