@@ -35,7 +35,7 @@ public static class OdeInitRun
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
         if (o.SaveEvery < 1) throw new ArgumentException("--save-every must be at least 1");
         using var pairs = OdePairs.Load(o.Pairs);
-        var config = o.InitFrom is null ? RecipeFiles.ReadConfig(o.ModelConfig) : RecipeFiles.ReadConfig(Path.Combine(o.InitFrom, RecipeFiles.ConfigFile));
+        var config = RecipeFiles.ReadConfig(o.InitFrom, o.ModelConfig);
         using var student = new CausalWanModel(config);
         if (o.InitFrom is null) student.InitializeRandom(o.Seed + 1, std: 0.02);
         else RecipeFiles.CopyTeacherInto(o.InitFrom, student);

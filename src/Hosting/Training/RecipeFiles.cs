@@ -26,12 +26,18 @@ public static class RecipeFiles
         return WanConfig.FromJson(doc.RootElement);
     }
 
+    /// <summary>The layout of a run that starts from the teacher folder <paramref name="initFrom"/> (its config), or else
+    /// from random weights of <paramref name="modelConfig"/> (see <see cref="ReadConfig(string)"/>).</summary>
+    public static WanConfig ReadConfig(string? initFrom, string modelConfig) =>
+        initFrom is null ? ReadConfig(modelConfig) : ReadConfig(Path.Combine(initFrom, ConfigFile));
+
     public static void WriteConfig(string folder, WanConfig c) => File.WriteAllText(Path.Combine(folder, ConfigFile), c.ToJson());
 
-    public static void SaveTeacher(string folder, WanModel teacher)
+    /// <summary>The teacher's own weights as <paramref name="file"/> of <paramref name="folder"/>, with its config.</summary>
+    public static void SaveTeacher(string folder, WanModel teacher, string file = TeacherWeights)
     {
         using var scope = NewDisposeScope();
-        SaveTeacher(folder, teacher.Config, teacher.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())));
+        SaveTeacher(folder, teacher.Config, teacher.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())), file);
     }
 
     /// <summary>Given weights (e.g. a moving average) as the teacher of <paramref name="folder"/>; <paramref name="file"/>

@@ -52,7 +52,7 @@ public static class TeacherRun
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
         if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
         if (o.LrSchedule is not ("constant" or "cosine")) throw new ArgumentException($"--lr-schedule must be constant or cosine, got '{o.LrSchedule}'");
-        var config = o.InitFrom is null ? RecipeFiles.ReadConfig(o.ModelConfig) : RecipeFiles.ReadConfig(Path.Combine(o.InitFrom, RecipeFiles.ConfigFile));
+        var config = RecipeFiles.ReadConfig(o.InitFrom, o.ModelConfig);
         var data = RecipeFiles.ReadTensors(o.Data, ["latents", "prompt_embeds"], ["negative_prompt_embeds"]);
         var latents = data["latents"];
         var prompts = data["prompt_embeds"];
@@ -131,8 +131,7 @@ public static class TeacherRun
             RecipeFiles.SaveTeacher(folder, model);
             return;
         }
-        using var scope = NewDisposeScope();
-        RecipeFiles.SaveTeacher(folder, model.Config, model.named_parameters().Select(p => KeyValuePair.Create(p.name, p.parameter.detach())), RawWeights);
+        RecipeFiles.SaveTeacher(folder, model, RawWeights);
         RecipeFiles.SaveTeacher(folder, model.Config, trainer.Ema.Shadow);
     }
 }
