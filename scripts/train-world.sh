@@ -2,7 +2,8 @@
 # The tiny world's default model, from nothing, with one seed: world data → teacher (flow matching) → ODE pairs →
 # ODE-regression init of the causal student → Self-Forcing DMD → export of the EMA generator with the text encoder.
 #
-#   scripts/train-world.sh OUT [STAGE ...]      stages: data teacher pairs ode-init dmd export (default: all, in order)
+#   scripts/train-world.sh OUT [STAGE ...]      stages: data teacher probe pairs ode-init dmd export (default: all, in order)
+# probe: train word-probe of the teacher on 120 held-out clips (does it read colour, shape and direction words?)
 #
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
 # Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
@@ -15,7 +16,7 @@
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
-stages=${*:-data teacher pairs ode-init dmd export}
+stages=${*:-data teacher probe pairs ode-init dmd export}
 seed=${SEED:-0}
 read -r -a sf <<< "${SELFFORCING:-dotnet run --project src/Hosting -c Release --}"
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,6 +46,10 @@ for stage in $stages; do
                  --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-8}" --lr "${TEACHER_LR:-6e-4}" --condition-dropout 0.1 --seed "$seed" --save-every 250 \
                  --shift "${TEACHER_SHIFT:-5}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
                  --ema "${TEACHER_EMA:-0}" --lr-schedule "${TEACHER_SCHEDULE:-constant}" ;;
+    probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
+                 --text-len 20 --text-dim 32 --text-seed "$seed"
+               timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
+                 | tee "$out/word-probe.txt" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \
                  --out "$out/ode_pairs.safetensors" --frames $frames --height 16 --width 16 --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
     ode-init)  timed ode-init "${sf[@]}" train ode-init --pairs "$out/ode_pairs.safetensors" --init-from "$out/teacher" --out "$out/ode-init" \
@@ -58,6 +63,6 @@ for stage in $stages; do
                  --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" ;;
-    *) echo "unknown stage '$stage' (data teacher pairs ode-init dmd export)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

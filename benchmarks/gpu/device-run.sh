@@ -74,6 +74,10 @@ if (( left > 30 )); then
     --save-every 1000 --max-seconds "$left" 2>&1 | awk 'NR % 200 == 1 || /saved|stopping|error|rror/'
   say "teacher: $(tail -1 "$world/teacher/teacher_metrics.jsonl" 2>/dev/null)"
   tar czf "$OUT/world-teacher.tar.gz" -C "$world" teacher && say "teacher packed: $(du -h "$OUT/world-teacher.tar.gz" | cut -f1)"
+  # Does it read its words? (chance: colour 20%, shape 33%, direction 25%; forward passes only, well under a minute)
+  "$SF" train world-data --out "$world/held.safetensors" --count 120 --seed 9000000 --frames 9 > /dev/null 2>&1 &&
+    "$SF" train word-probe --teacher "$world/teacher" --data "$world/held.safetensors" --count 60 --device "${DEVICE:-cuda}" 2>&1 |
+    tail -3 | while read -r line; do say "word probe: $line"; done
 else
   say "no time left for the teacher ($left s)"
 fi

@@ -16,6 +16,23 @@ public static class TrainRecipeCommands
         train.Subcommands.Add(OdePairs(stdout, stderr));
         train.Subcommands.Add(OdeInit(stdout, stderr));
         train.Subcommands.Add(WorldExport(stdout, stderr));
+        train.Subcommands.Add(WordProbe(stdout, stderr));
+    }
+
+    private static Command WordProbe(TextWriter? stdout, TextWriter? stderr)
+    {
+        var teacher = new Option<string>("--teacher") { Description = "a train teacher output folder", Required = true };
+        var data = new Option<string>("--data") { Description = "held-out clips from train world-data (e.g. --seed 9000000)", Required = true };
+        var count = new Option<int>("--count") { Description = "one-object clips to probe", DefaultValueFactory = _ => 40 };
+        var seed = new Option<long>("--seed") { Description = "seed of the noise (clip i uses seed + i)", DefaultValueFactory = _ => 0 };
+        var device = TrainDevice();
+        var cmd = new Command("word-probe", "Does a teacher read its captions' colour, shape and direction words? Denoising error under the true caption vs one-word rivals.")
+        {
+            teacher, data, count, seed, device,
+        };
+        cmd.SetAction(p => Guard(stderr, () => WordProbeRun.Run(new WordProbeRunOptions(p.GetValue(teacher)!, p.GetValue(data)!, p.GetValue(count),
+            p.GetValue(seed)) { Device = p.GetValue(device)! }, stdout ?? Console.Out)));
+        return cmd;
     }
 
     private static Command WorldExport(TextWriter? stdout, TextWriter? stderr)

@@ -37,7 +37,7 @@ public static class OdeInitRun
         using var pairs = OdePairs.Load(o.Pairs);
         var config = RecipeFiles.ReadConfig(o.InitFrom, o.ModelConfig);
         using var student = new CausalWanModel(config);
-        if (o.InitFrom is null) student.InitializeRandom(o.Seed + 1, std: 0.02);
+        if (o.InitFrom is null) ReferenceInit.Apply(student, o.Seed + 1);
         else RecipeFiles.CopyTeacherInto(o.InitFrom, student);
         student.to(Model.TorchRuntime.ParseDevice(o.Device));
         Directory.CreateDirectory(o.Out);

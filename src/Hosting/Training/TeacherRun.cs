@@ -67,7 +67,7 @@ public static class TeacherRun
         var device = TorchRuntime.ParseDevice(o.Device);
         Directory.CreateDirectory(o.Out);
         using var model = new WanModel(config);
-        if (o.InitFrom is null) model.InitializeRandom(o.Seed + 1, std: 0.02);
+        if (o.InitFrom is null) ReferenceInit.Apply(model, o.Seed + 1);
         else
         {
             RecipeFiles.CopyTeacherInto(o.InitFrom, model);

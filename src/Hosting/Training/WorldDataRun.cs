@@ -47,7 +47,7 @@ public static class WorldDataRun
         }, new Dictionary<string, string>
         {
             ["seed"] = o.Seed.ToString(inv), ["count"] = o.Count.ToString(inv), ["frames"] = o.Frames.ToString(inv),
-            ["text_seed"] = o.TextSeed.ToString(inv), ["captions"] = string.Join('\n', captions),
+            ["text_seed"] = o.TextSeed.ToString(inv), ["text_init"] = WorldTextEncodeEngine.SeedInit, ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
     }

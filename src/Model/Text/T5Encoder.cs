@@ -72,6 +72,43 @@ public sealed class T5Encoder : nn.Module<Tensor, Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// The weights the reference draws for a new encoder (<c>wan/modules/t5.py</c>: <c>init_weights</c> applied to every
+    /// module, the token embedding left at <c>nn.Embedding</c>'s N(0, 1)): norms at one; q N(0, 1/(dim·dim_attn)), k and v
+    /// N(0, 1/dim), o N(0, 1/(heads·dim_attn)); the feed-forward's gate and fc1 N(0, 1/dim), fc2 N(0, 1/dim_ffn); the
+    /// relative-position table N(0, 1/(2·buckets·heads)). Drawn in parameter order from one seeded CPU generator. Its
+    /// outputs leave the final norm at unit scale, as a trained UMT5's do, so a DiT's text embedding reads them at the
+    /// scale the reference's <c>init_weights</c> expects.
+    /// </summary>
+    public void InitializeReference(ulong seed)
+    {
+        using var noGrad = no_grad();
+        var gen = new Generator(seed);
+        var c = Config;
+        foreach (var (name, p) in named_parameters())
+        {
+            using var scope = NewDisposeScope();
+            if (name.EndsWith("norm.weight", StringComparison.Ordinal) || name.EndsWith("norm1.weight", StringComparison.Ordinal)
+                || name.EndsWith("norm2.weight", StringComparison.Ordinal))
+            {
+                p.copy_(ones(p.shape, p.dtype));
+                continue;
+            }
+            double std = name switch
+            {
+                "token_embedding.weight" => 1.0,
+                _ when name.EndsWith("attn.q.weight", StringComparison.Ordinal) => Math.Pow((double)c.Dim * c.DimAttn, -0.5),
+                _ when name.EndsWith("attn.k.weight", StringComparison.Ordinal) || name.EndsWith("attn.v.weight", StringComparison.Ordinal) => Math.Pow(c.Dim, -0.5),
+                _ when name.EndsWith("attn.o.weight", StringComparison.Ordinal) => Math.Pow((double)c.NumHeads * c.DimAttn, -0.5),
+                _ when name.EndsWith("ffn.gate.0.weight", StringComparison.Ordinal) || name.EndsWith("ffn.fc1.weight", StringComparison.Ordinal) => Math.Pow(c.Dim, -0.5),
+                _ when name.EndsWith("ffn.fc2.weight", StringComparison.Ordinal) => Math.Pow(c.DimFfn, -0.5),
+                _ when name.EndsWith("pos_embedding.embedding.weight", StringComparison.Ordinal) => Math.Pow(2.0 * c.NumBuckets * c.NumHeads, -0.5),
+                _ => throw new InvalidOperationException($"no reference init for T5 parameter '{name}'"),
+            };
+            p.copy_(randn(p.shape, p.dtype, CPU, generator: gen).mul(std).to(p.device));
+        }
+    }
+
     /// <summary>Strict load of every tensor under <paramref name="prefix"/> in a safetensors file, one at a time.</summary>
     public void LoadWeights(SafeTensorsFile file, string prefix = "") =>
         LoadWeights(file.Entries.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
