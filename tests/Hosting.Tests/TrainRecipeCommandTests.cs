@@ -3,11 +3,12 @@ using SelfForcing.Hosting.Training;
 using SelfForcing.Model.Checkpoints;
 using SelfForcing.Model.Dit;
 using SelfForcing.Training.Ode;
+using SelfForcing.World;
 using static TorchSharp.torch;
 
 namespace SelfForcing.Hosting.Tests;
 
-/// <summary><c>selfforcing train teacher | ode-pairs | ode-init</c>: the recipe's first stages chained through their files.</summary>
+/// <summary><c>selfforcing train teacher | ode-pairs | ode-init | word-probe</c>: the recipe's first stages chained through their files, and the teacher's word probe.</summary>
 public sealed class TrainRecipeCommandTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("sf-train-recipe-");
@@ -159,6 +160,51 @@ public sealed class TrainRecipeCommandTests : IDisposable
         var r = Train("teacher", "--data", P("bad.safetensors"), "--out", P("t"), "--steps", "1");
         Assert.Equal(1, r.Rc);
         Assert.Contains("prompt_embeds", r.Err);
+    }
+
+    [Fact]
+    public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
+    {
+        Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);
+        Assert.Equal(0, Train("teacher", "--data", P("held.safetensors"), "--model-config", "world", "--out", P("teacher"), "--steps", "1",
+            "--batch-size", "2").Rc);
+
+        var cli = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--count", "4");
+        Assert.True(cli.Rc == 0, cli.Err);
+        foreach (var word in new[] { "colour", "shape", "direction" }) Assert.Contains(word, cli.Out);
+
+        string[] captions;
+        using (var file = SafeTensorsFile.Open(P("held.safetensors"))) captions = file.Metadata["captions"].Split('\n');
+        int oneObject = Math.Min(4, captions.Count(c => CaptionGrammar.Parse(c).Objects.Count == 1));
+        Assert.True(oneObject > 0);
+        var options = new WordProbeRunOptions(P("teacher"), P("held.safetensors"), 4, Seed: 1);
+        var scores = WordProbeRun.Run(options, TextWriter.Null);
+        Assert.Equal(["colour", "shape", "direction"], scores.Select(s => s.Attribute));
+        Assert.Equal([1 / 5.0, 1 / 3.0, 1 / 4.0], scores.Select(s => s.Chance));
+        foreach (var s in scores)
+        {
+            Assert.Equal(oneObject, s.Total);
+            Assert.InRange(s.Right, 0, s.Total);
+            Assert.All(s.RightPerSigma, r => Assert.InRange(r, 0, s.Total));
+        }
+        // Same noise seed, same picks.
+        var again = WordProbeRun.Run(options, TextWriter.Null);
+        Assert.Equal(scores.Select(s => (s.Right, string.Join(",", s.RightPerSigma))), again.Select(s => (s.Right, string.Join(",", s.RightPerSigma))));
+
+        // Embeddings another encoder made: the rivals would be encoded differently from the truth, so the probe refuses.
+        using (var file = SafeTensorsFile.Open(P("held.safetensors")))
+        using (var scope = NewDisposeScope())
+        {
+            var tensors = file.Entries.Keys.ToDictionary(k => k, k => file.Load(k));
+            tensors["prompt_embeds"] = tensors["prompt_embeds"] * 0.05;
+            SafeTensorsWriter.Write(P("other.safetensors"), tensors, file.Metadata.ToDictionary());
+        }
+        var refused = Train("word-probe", "--teacher", P("teacher"), "--data", P("other.safetensors"));
+        Assert.NotEqual(0, refused.Rc);
+        Assert.Contains("another encoder", refused.Err);
+        var missing = Train("word-probe", "--teacher", P("teacher"), "--data", P("none.safetensors"));
+        Assert.NotEqual(0, missing.Rc);
+        Assert.Contains("none.safetensors", missing.Err);
     }
 
     public void Dispose() => _dir.Delete(recursive: true);
