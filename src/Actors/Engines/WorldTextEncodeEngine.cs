@@ -25,11 +25,12 @@ public sealed class WorldTextEncodeEngine : ITextEncodeEngine
         NumHeads: 2, NumLayers: 2, NumBuckets: 8, TextLen: textLen);
 
     /// <summary>
-    /// Random weights from <paramref name="seed"/>, drawn as the reference draws a new UMT5 (<see cref="T5Encoder.InitializeReference"/>;
-    /// the CPU generator, so the same on every machine). Its captions come out at unit scale, as a real UMT5's do. (The
-    /// first shipped world model's encoder was N(0, 0.1²) in every tensor, norms included: captions ~0.05 RMS per element. Trained 1,200 steps on such captions, a teacher read none of the colour
-    /// words (<c>train word-probe</c>: 17.5%, chance 20%); on the same captions at unit scale, 52.5%. Its weights ship
-    /// inside its model file, so it reads the same as before.)
+    /// Random weights from <paramref name="seed"/>, drawn as the reference draws a new UMT5
+    /// (<see cref="T5Encoder.InitializeReference"/>; the CPU generator, so the same on every machine). Its captions come
+    /// out at unit scale, as a real UMT5's do. (The first shipped world model's encoder was N(0, 0.1²) in every tensor,
+    /// norms included: captions ~0.05 RMS per element. Trained 1,200 steps on such captions, a teacher read none of the
+    /// colour words (<c>train word-probe</c>: 17.5%, chance 20%); on the same captions at unit scale, 52.5%. Its weights
+    /// ship inside its model file, so it reads the same as before.)
     /// </summary>
     public WorldTextEncodeEngine(T5EncoderConfig config, Device device, long seed)
     {
