@@ -74,4 +74,19 @@ public sealed class WorldVideoTests
             Objects = [scenes[0].Objects[0], scenes[0].Objects[0]],
         }).Validate());
     }
+
+    [Theory]
+    [InlineData(5667)]
+    [InlineData(19933)]
+    [InlineData(55531)]
+    public void A_crowded_first_object_is_drawn_again_rather_than_failing_the_clip(long seed)
+    {
+        // These seeds' first box left no room for a second (the sampler gave up on them before).
+        var video = WorldVideo.Sample(WorldSettings.Default, seed);
+        Assert.Equal(2, video.Scene.Objects.Count);
+        var (a, b) = (video.Scene.Objects[0], video.Scene.Objects[1]);
+        Assert.True(a.X + a.Size + 1 <= b.X || b.X + b.Size + 1 <= a.X || a.Y + a.Size + 1 <= b.Y || b.Y + b.Size + 1 <= a.Y,
+            $"seed {seed}: the objects overlap at frame 0");
+        Assert.NotEqual(a.Colour, b.Colour);
+    }
 }
