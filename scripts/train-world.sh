@@ -2,31 +2,35 @@
 # The tiny world's default model, from nothing, with one seed: world data → teacher (flow matching) → ODE pairs →
 # ODE-regression init of the causal student → Self-Forcing DMD → export of the EMA generator with the text encoder.
 #
-#   scripts/train-world.sh OUT [STAGE ...]      stages: data teacher probe pairs ode-init dmd export (default: all, in order)
+#   scripts/train-world.sh OUT [STAGE ...]      stages: data stills teacher probe pairs ode-init dmd export (default: all, in order)
+# stills: the teacher first learns still frames (the first frame of each clip: 9x the clips per step), then teacher
+#   goes on from it on whole clips (README "The default model", eighth session: many small steps beat a few large ones)
 # probe: train word-probe of the teacher on 120 held-out clips (does it read colour, shape and direction words?)
 #
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
 # Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
 # The shipped model's run (README "The default model"): FRAMES=21 COUNT=4000 TEACHER_BATCH=32 TEACHER_SHIFT=3
 #   TEACHER_SECONDS=271 DEVICE=cuda for data + teacher (on an H100: 3,519 steps), then the other stages on the CPU.
-# env: FRAMES (latent frames per clip, 9), COUNT (clips, 2000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
-#      TEACHER_STEPS, TEACHER_BATCH (8), TEACHER_SHIFT (5), TEACHER_SECONDS (0 = no limit), TEACHER_LR (6e-4),
-#      TEACHER_FROM (a teacher folder to continue from), TEACHER_FRAMES (first N frames of each clip, 0 = all),
-#      TEACHER_EMA (0 = none), TEACHER_SCHEDULE (constant | cosine), PAIRS (400), PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
+# env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
+#      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
+#      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
+#      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
+#      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant), PAIRS (400),
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
-stages=${*:-data teacher probe pairs ode-init dmd export}
+stages=${*:-data stills teacher probe pairs ode-init dmd export}
 seed=${SEED:-0}
 read -r -a sf <<< "${SELFFORCING:-dotnet run --project src/Hosting -c Release --}"
 here=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$out"
 
 frames=${FRAMES:-9}           # latent frames per training clip: chunks of 3
-count=${COUNT:-2000}
+count=${COUNT:-12000}          # 12,000 clips of 9 frames: about a minute, 1.8 GB
 device=${DEVICE:-cpu}
 pairs=${PAIRS:-400}
-teacher_steps=${TEACHER_STEPS:-1250}
+teacher_steps=${TEACHER_STEPS:-6000}
 ode_steps=${ODE_INIT_STEPS:-400}
 dmd_steps=${DMD_STEPS:-250}
 
@@ -41,11 +45,16 @@ for stage in $stages; do
   case $stage in
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
                  --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" ;;
-    teacher)   from=(); [[ -n "${TEACHER_FROM:-}" ]] && from=(--init-from "$TEACHER_FROM")
+    stills)    timed stills "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/stills" --frames 1 \
+                 --steps "${STILLS_STEPS:-4500}" --batch-size 32 --lr 1.5e-3 --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
+                 --shift 2 --ema 0.998 --lr-schedule cosine --max-seconds "${STILLS_SECONDS:-0}" --device "$device" ;;
+    teacher)   from=(); teacher_from=${TEACHER_FROM:-}
+               [[ -z "$teacher_from" && -f "$out/stills/teacher.safetensors" ]] && teacher_from=$out/stills
+               [[ -n "$teacher_from" ]] && from=(--init-from "$teacher_from")
                timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world "${from[@]}" --out "$out/teacher" \
-                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-8}" --lr "${TEACHER_LR:-6e-4}" --condition-dropout 0.1 --seed "$seed" --save-every 250 \
-                 --shift "${TEACHER_SHIFT:-5}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
-                 --ema "${TEACHER_EMA:-0}" --lr-schedule "${TEACHER_SCHEDULE:-constant}" ;;
+                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-6}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
+                 --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
+                 --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
                  --text-len 20 --text-dim 32 --text-seed "$seed"
                timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
@@ -63,6 +72,6 @@ for stage in $stages; do
                  --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" ;;
-    *) echo "unknown stage '$stage' (data teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

@@ -191,6 +191,13 @@ public sealed class TrainRecipeCommandTests : IDisposable
         var again = WordProbeRun.Run(options, TextWriter.Null);
         Assert.Equal(scores.Select(s => (s.Right, string.Join(",", s.RightPerSigma))), again.Select(s => (s.Right, string.Join(",", s.RightPerSigma))));
 
+        // The first frame only (a teacher trained on still frames is probed on what it saw); more frames than the clips have: refused.
+        var first = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--count", "2", "--frames", "1");
+        Assert.True(first.Rc == 0, first.Err);
+        var tooMany = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--frames", "4");
+        Assert.NotEqual(0, tooMany.Rc);
+        Assert.Contains("--frames 4", tooMany.Err);
+
         // Embeddings another encoder made: the rivals would be encoded differently from the truth, so the probe refuses.
         using (var file = SafeTensorsFile.Open(P("held.safetensors")))
         using (var scope = NewDisposeScope())

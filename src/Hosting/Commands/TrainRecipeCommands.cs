@@ -25,13 +25,14 @@ public static class TrainRecipeCommands
         var data = new Option<string>("--data") { Description = "held-out clips from train world-data (e.g. --seed 9000000)", Required = true };
         var count = new Option<int>("--count") { Description = "one-object clips to probe", DefaultValueFactory = _ => 40 };
         var seed = new Option<long>("--seed") { Description = "seed of the noise (clip i uses seed + i)", DefaultValueFactory = _ => 0 };
+        var frames = new Option<int>("--frames") { Description = "probe the first N frames of each clip (0 = all), e.g. the frames a teacher was trained on", DefaultValueFactory = _ => 0 };
         var device = TrainDevice();
         var cmd = new Command("word-probe", "Does a teacher read its captions' colour, shape and direction words? Denoising error under the true caption vs one-word rivals.")
         {
-            teacher, data, count, seed, device,
+            teacher, data, count, seed, frames, device,
         };
         cmd.SetAction(p => Guard(stderr, () => WordProbeRun.Run(new WordProbeRunOptions(p.GetValue(teacher)!, p.GetValue(data)!, p.GetValue(count),
-            p.GetValue(seed)) { Device = p.GetValue(device)! }, stdout ?? Console.Out)));
+            p.GetValue(seed)) { Device = p.GetValue(device)!, Frames = p.GetValue(frames) }, stdout ?? Console.Out)));
         return cmd;
     }
 

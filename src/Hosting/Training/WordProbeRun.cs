@@ -9,6 +9,8 @@ namespace SelfForcing.Hosting.Training;
 public sealed record WordProbeRunOptions(string Teacher, string Data, int Count, long Seed)
 {
     public string Device { get; init; } = "cpu";
+    /// <summary>The first N frames of each clip (0 = all).</summary>
+    public int Frames { get; init; }
 }
 
 /// <summary>
@@ -20,6 +22,7 @@ public static class WordProbeRun
     public static IReadOnlyList<WordProbeScore> Run(WordProbeRunOptions o, TextWriter log)
     {
         if (o.Count < 1) throw new ArgumentException("--count must be at least 1");
+        if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
         string[] captions;
         long textSeed;
         using (var file = SafeTensorsFile.Open(o.Data))
@@ -34,6 +37,9 @@ public static class WordProbeRun
         var embeds = data["prompt_embeds"];
         if (latents.shape[0] != captions.Length || embeds.dim() != 3 || embeds.shape[0] != captions.Length)
             throw new ArgumentException($"{o.Data}: {captions.Length} captions for latents [{string.Join(", ", latents.shape)}] and prompt_embeds [{string.Join(", ", embeds.shape)}]");
+        if (o.Frames > latents.shape[1])
+            throw new ArgumentException($"--frames {o.Frames} is more than the {latents.shape[1]} frames of {o.Data}'s clips");
+        if (o.Frames > 0) latents = latents.narrow(1, 0, o.Frames);
 
         using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor((int)embeds.shape[1], (int)embeds.shape[2]), CPU, textSeed);
         // The rivals are encoded here, so this encoder must be the one the file's captions went through.
