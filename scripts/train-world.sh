@@ -10,7 +10,8 @@
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
 # Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
 # The shipped model's run (README "The default model"): FRAMES=21 COUNT=4000 TEACHER_BATCH=32 TEACHER_SHIFT=3
-#   TEACHER_SECONDS=271 DEVICE=cuda for data + teacher (on an H100: 3,519 steps), then the other stages on the CPU.
+#   TEACHER_LR=6e-4 TEACHER_EMA=0 TEACHER_SCHEDULE=constant TEACHER_SECONDS=271 DEVICE=cuda for the stages data and
+#   teacher (no stills; on an H100: 3,519 steps), then the other stages on the CPU.
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
