@@ -86,5 +86,14 @@ public static class RecipeFiles
         return result;
     }
 
+    /// <summary>The first <paramref name="frames"/> frames of clips [N, F, C, H, W] (0 = all; the <c>--frames</c> option of
+    /// the train commands); more than the clips have is an error naming <paramref name="path"/>.</summary>
+    public static Tensor FirstFrames(Tensor latents, int frames, string path)
+    {
+        if (frames > latents.shape[1])
+            throw new ArgumentException($"--frames {frames} is more than the {latents.shape[1]} frames of {path}'s clips");
+        return frames > 0 ? latents.narrow(1, 0, frames) : latents;
+    }
+
     public static string Num(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 }

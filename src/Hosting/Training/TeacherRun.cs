@@ -58,9 +58,7 @@ public static class TeacherRun
         var prompts = data["prompt_embeds"];
         if (latents.dim() != 5 || prompts.dim() != 3 || latents.shape[0] != prompts.shape[0])
             throw new ArgumentException($"{o.Data}: need latents [N, F, C, H, W] and prompt_embeds [N, L, D] with the same N");
-        if (o.Frames > latents.shape[1])
-            throw new ArgumentException($"--frames {o.Frames} is more than the {latents.shape[1]} frames of {o.Data}'s clips");
-        if (o.Frames > 0) latents = latents.narrow(1, 0, o.Frames);
+        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data);
         data.TryGetValue("negative_prompt_embeds", out var negative);
         if (o.ConditionDropout > 0 && negative is null) throw new ArgumentException("--condition-dropout needs negative_prompt_embeds in the data file");
 

@@ -37,9 +37,7 @@ public static class WordProbeRun
         var embeds = data["prompt_embeds"];
         if (latents.shape[0] != captions.Length || embeds.dim() != 3 || embeds.shape[0] != captions.Length)
             throw new ArgumentException($"{o.Data}: {captions.Length} captions for latents [{string.Join(", ", latents.shape)}] and prompt_embeds [{string.Join(", ", embeds.shape)}]");
-        if (o.Frames > latents.shape[1])
-            throw new ArgumentException($"--frames {o.Frames} is more than the {latents.shape[1]} frames of {o.Data}'s clips");
-        if (o.Frames > 0) latents = latents.narrow(1, 0, o.Frames);
+        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data);
 
         using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor((int)embeds.shape[1], (int)embeds.shape[2]), CPU, textSeed);
         // The rivals are encoded here, so this encoder must be the one the file's captions went through.
