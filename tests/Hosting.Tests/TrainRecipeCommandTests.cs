@@ -138,9 +138,29 @@ public sealed class TrainRecipeCommandTests : IDisposable
         var tooLong = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--frames", "9");
         Assert.Equal(1, tooLong.Rc);
         Assert.Contains("--frames 9 is more than the 3 frames", tooLong.Err);
+        var strided = Train("teacher", "--data", P("data.safetensors"), "--out", P("strided"), "--steps", "1", "--batch-size", "2", "--frame-stride", "2");
+        Assert.True(strided.Rc == 0, strided.Err);
+        var tooLongStrided = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--frames", "3", "--frame-stride", "2");
+        Assert.Equal(1, tooLongStrided.Rc);
+        Assert.Contains("--frames 3 is more than the 2 frames that --frame-stride 2 leaves", tooLongStrided.Err);
+        var zeroStride = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--frame-stride", "0");
+        Assert.Equal(1, zeroStride.Rc);
+        Assert.Contains("--frame-stride 0", zeroStride.Err);
         var schedule = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--lr-schedule", "linear");
         Assert.Equal(1, schedule.Rc);
         Assert.Contains("--lr-schedule must be constant or cosine", schedule.Err);
+    }
+
+    [Fact]
+    public void Frame_stride_keeps_every_kth_frame_from_the_first_then_frames_counts_them()
+    {
+        using var scope = NewDisposeScope();
+        var clips = arange(2 * 7, ScalarType.Float32).reshape(2, 7, 1, 1, 1);
+        var picked = RecipeFiles.FirstFrames(clips, 2, "clips", stride: 3);
+        Assert.Equal(new float[] { 0, 3, 7, 10 }, picked.flatten().data<float>().ToArray());
+        Assert.Equal(new float[] { 0, 3, 6, 7, 10, 13 }, RecipeFiles.FirstFrames(clips, 0, "clips", stride: 3).flatten().data<float>().ToArray());
+        Assert.True(RecipeFiles.FirstFrames(clips, 0, "clips").equal(clips).item<bool>());
+        Assert.Contains("--frames 4", Assert.Throws<ArgumentException>(() => RecipeFiles.FirstFrames(clips, 4, "clips", stride: 3)).Message);
     }
 
     [Fact]
@@ -194,9 +214,26 @@ public sealed class TrainRecipeCommandTests : IDisposable
         // The first frame only (a teacher trained on still frames is probed on what it saw); more frames than the clips have: refused.
         var first = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--count", "2", "--frames", "1");
         Assert.True(first.Rc == 0, first.Err);
+        var everyOther = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--count", "2", "--frames", "2", "--frame-stride", "2");
+        Assert.True(everyOther.Rc == 0, everyOther.Err);
         var tooMany = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--frames", "4");
         Assert.NotEqual(0, tooMany.Rc);
         Assert.Contains("--frames 4", tooMany.Err);
+
+        // Chosen noise levels: one count per level, printed; a level outside (0, 1] or not a number is refused by name.
+        var high = WordProbeRun.Run(options with { Sigmas = [0.9, 0.95, 0.98] }, TextWriter.Null);
+        Assert.All(high, s => Assert.Equal(3, s.RightPerSigma.Count));
+        var highCli = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--count", "2", "--sigmas", "0.9, 0.98");
+        Assert.True(highCli.Rc == 0, highCli.Err);
+        Assert.Contains("0.98:", highCli.Out);
+        Assert.DoesNotContain("0.2:", highCli.Out);
+        foreach (var (bad, named) in new[] { ("1.5", "1.5"), ("0.9,0", "0.9,0"), ("0.9,high", "'high'") })
+        {
+            var refusedLevel = Train("word-probe", "--teacher", P("teacher"), "--data", P("held.safetensors"), "--sigmas", bad);
+            Assert.NotEqual(0, refusedLevel.Rc);
+            Assert.Contains(named, refusedLevel.Err);
+            Assert.Contains("--sigmas", refusedLevel.Err);
+        }
 
         // Embeddings another encoder made: the rivals would be encoded differently from the truth, so the probe refuses.
         using (var file = SafeTensorsFile.Open(P("held.safetensors")))

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using SelfForcing.Hosting.Training;
 
 namespace SelfForcing.Hosting.Commands;
@@ -26,15 +27,32 @@ public static class TrainRecipeCommands
         var count = new Option<int>("--count") { Description = "one-object clips to probe", DefaultValueFactory = _ => 40 };
         var seed = new Option<long>("--seed") { Description = "seed of the noise (clip i uses seed + i)", DefaultValueFactory = _ => 0 };
         var frames = new Option<int>("--frames") { Description = "probe the first N frames of each clip (0 = all), e.g. the frames a teacher was trained on", DefaultValueFactory = _ => 0 };
+        var stride = FrameStride("probe");
+        var sigmas = new Option<string>("--sigmas")
+        {
+            Description = "comma-separated noise levels in (0, 1] (direction words are read near 1: try 0.9,0.95,0.98)",
+            DefaultValueFactory = _ => string.Join(",", TeacherWordProbe.DefaultSigmas.Select(s => s.ToString(CultureInfo.InvariantCulture))),
+        };
         var device = TrainDevice();
         var cmd = new Command("word-probe", "Does a teacher read its captions' colour, shape and direction words? Denoising error under the true caption vs one-word rivals.")
         {
-            teacher, data, count, seed, frames, device,
+            teacher, data, count, seed, frames, stride, sigmas, device,
         };
         cmd.SetAction(p => Guard(stderr, () => WordProbeRun.Run(new WordProbeRunOptions(p.GetValue(teacher)!, p.GetValue(data)!, p.GetValue(count),
-            p.GetValue(seed)) { Device = p.GetValue(device)!, Frames = p.GetValue(frames) }, stdout ?? Console.Out)));
+            p.GetValue(seed)) { Device = p.GetValue(device)!, Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), Sigmas = ParseSigmas(p.GetValue(sigmas)!) }, stdout ?? Console.Out)));
         return cmd;
     }
+
+    private static Option<int> FrameStride(string what) => new("--frame-stride")
+    {
+        Description = $"{what} every K-th frame of each clip from the first (before --frames counts them): the same motion over fewer frames",
+        DefaultValueFactory = _ => 1,
+    };
+
+    private static double[] ParseSigmas(string text) =>
+        text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(part =>
+            double.TryParse(part, NumberStyles.Float, CultureInfo.InvariantCulture, out var sigma) ? sigma
+                : throw new ArgumentException($"--sigmas: '{part}' is not a number; give noise levels in (0, 1] separated by commas, e.g. 0.9,0.95")).ToArray();
 
     private static Command WorldExport(TextWriter? stdout, TextWriter? stderr)
     {
@@ -96,15 +114,16 @@ public static class TrainRecipeCommands
         var shift = new Option<double>("--shift") { Description = "shift of the timestep grid training draws from (lower = more low-noise draws)", DefaultValueFactory = _ => 5.0 };
         var initFrom = new Option<string?>("--init-from") { Description = "a train teacher folder to continue from (its config replaces --model-config)" };
         var frames = new Option<int>("--frames") { Description = "train on the first N frames of each clip (0 = all)" };
+        var stride = FrameStride("train on");
         var ema = new Option<double>("--ema") { Description = "decay of a moving average of the weights, saved as the teacher (0 = none; e.g. 0.999)" };
         var schedule = new Option<string>("--lr-schedule") { Description = "constant, or cosine (to zero by --steps or --max-seconds)", DefaultValueFactory = _ => "constant" };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, ema, schedule,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, stride, ema, schedule,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
             p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift),
-            InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)! }, stdout ?? Console.Out)));
+            InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)! }, stdout ?? Console.Out)));
         return cmd;
     }
 

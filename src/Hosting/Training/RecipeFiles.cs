@@ -87,12 +87,18 @@ public static class RecipeFiles
     }
 
     /// <summary>The first <paramref name="frames"/> frames of clips [N, F, C, H, W] (0 = all; the <c>--frames</c> option of
-    /// the train commands); more than the clips have is an error naming <paramref name="path"/>.</summary>
-    public static Tensor FirstFrames(Tensor latents, int frames, string path)
+    /// the train commands), taking every <paramref name="stride"/>-th frame from the first (<c>--frame-stride</c>: the
+    /// same motion in fewer, further-apart frames); more than the clips have is an error naming <paramref name="path"/>.</summary>
+    public static Tensor FirstFrames(Tensor latents, int frames, string path, int stride = 1)
     {
-        if (frames > latents.shape[1])
-            throw new ArgumentException($"--frames {frames} is more than the {latents.shape[1]} frames of {path}'s clips");
-        return frames > 0 ? latents.narrow(1, 0, frames) : latents;
+        if (stride < 1) throw new ArgumentException($"--frame-stride {stride} must be at least 1");
+        long available = (latents.shape[1] + stride - 1) / stride;
+        if (frames > available)
+            throw new ArgumentException(stride == 1
+                ? $"--frames {frames} is more than the {latents.shape[1]} frames of {path}'s clips"
+                : $"--frames {frames} is more than the {available} frames that --frame-stride {stride} leaves of {path}'s {latents.shape[1]}-frame clips");
+        var strided = stride == 1 ? latents : latents.index(TensorIndex.Colon, TensorIndex.Slice(0, null, stride));
+        return frames > 0 ? strided.narrow(1, 0, frames) : strided;
     }
 
     public static string Num(double v) => v.ToString("G6", CultureInfo.InvariantCulture);

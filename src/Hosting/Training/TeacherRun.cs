@@ -28,6 +28,9 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
     /// <summary>Train on the first this many frames of each clip (0 = all): shorter clips are cheaper steps, and the
     /// world's first frames are the ones free of bounces, where the caption's direction is what moves.</summary>
     public int Frames { get; init; }
+    /// <summary>Every K-th frame from the first, before <see cref="Frames"/> counts (1 = every frame): larger steps of
+    /// the same motion, so the caption's direction moves an object further per frame.</summary>
+    public int FrameStride { get; init; } = 1;
     /// <summary>Weights' moving average (0 = none); with one, <c>teacher.safetensors</c> holds the average and
     /// <c>teacher_raw.safetensors</c> the trained weights.</summary>
     public double EmaDecay { get; init; }
@@ -58,7 +61,7 @@ public static class TeacherRun
         var prompts = data["prompt_embeds"];
         if (latents.dim() != 5 || prompts.dim() != 3 || latents.shape[0] != prompts.shape[0])
             throw new ArgumentException($"{o.Data}: need latents [N, F, C, H, W] and prompt_embeds [N, L, D] with the same N");
-        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data);
+        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data, o.FrameStride);
         data.TryGetValue("negative_prompt_embeds", out var negative);
         if (o.ConditionDropout > 0 && negative is null) throw new ArgumentException("--condition-dropout needs negative_prompt_embeds in the data file");
 

@@ -22,14 +22,21 @@ public sealed record WordProbeScore(string Attribute, int Right, int Total, IRea
 /// </summary>
 public static class TeacherWordProbe
 {
-    public static IReadOnlyList<double> Sigmas { get; } = [0.2, 0.4, 0.6, 0.8];
+    /// <summary>
+    /// Where the noisy clip still shows each frame's object: colour and shape words are readable there. A direction
+    /// word adds little at these σ (the object's track is visible), so probe it at σ ≥ 0.9 (<c>--sigmas</c>).
+    /// </summary>
+    public static IReadOnlyList<double> DefaultSigmas { get; } = [0.2, 0.4, 0.6, 0.8];
 
     /// <param name="latents">[N, F, C, H, W] clean latents of the captions, in order.</param>
+    /// <param name="sigmas">noise levels in (0, 1]; null = <see cref="DefaultSigmas"/>.</param>
     public static IReadOnlyList<WordProbeScore> Run(WanModel teacher, WorldTextEncodeEngine text, Tensor latents, IReadOnlyList<string> captions,
-        int maxClips, long seed, Action<int>? progress = null)
+        int maxClips, long seed, Action<int>? progress = null, IReadOnlyList<double>? sigmas = null)
     {
         if (latents.dim() != 5 || latents.shape[0] != captions.Count)
             throw new ArgumentException($"{captions.Count} captions for latents [{string.Join(", ", latents.shape)}]: need [N, F, C, H, W] with one caption per clip");
+        var levels = sigmas ?? DefaultSigmas;
+        CheckSigmas(levels);
         var attributes = new (string Name, int Words, Func<CaptionObject, int, CaptionObject> With, Func<CaptionObject, int> Of)[]
         {
             ("colour", Enum.GetValues<ObjectColour>().Length, (o, k) => o with { Colour = (ObjectColour)k }, o => (int)o.Colour),
@@ -38,7 +45,7 @@ public static class TeacherWordProbe
         };
         var right = new int[attributes.Length];
         var total = new int[attributes.Length];
-        var rightPerSigma = new int[attributes.Length, Sigmas.Count];
+        var rightPerSigma = new int[attributes.Length, levels.Count];
         var device = teacher.parameters().First().device;
         int clips = 0;
         using var noGrad = no_grad();
@@ -49,28 +56,34 @@ public static class TeacherWordProbe
             using var scope = NewDisposeScope();
             var x0 = latents.narrow(0, i, 1).to(ScalarType.Float32, device);
             var gen = new Generator((ulong)(seed + i));
-            var noises = Sigmas.Select(_ => randn(x0.shape, ScalarType.Float32, CPU, generator: gen).to(device)).ToArray();
+            var noises = levels.Select(_ => randn(x0.shape, ScalarType.Float32, CPU, generator: gen).to(device)).ToArray();
             for (int a = 0; a < attributes.Length; a++)
             {
                 var (_, words, swap, of) = attributes[a];
-                var errors = new double[words, Sigmas.Count];
+                var errors = new double[words, levels.Count];
                 for (int k = 0; k < words; k++)
                 {
                     var rival = caption with { Objects = [swap(caption.Objects[0], k)] };
                     var context = text.Encode(CaptionGrammar.Render(rival)).to(device);
-                    for (int s = 0; s < Sigmas.Count; s++) errors[k, s] = X0Error(teacher, x0, noises[s], Sigmas[s], context);
+                    for (int s = 0; s < levels.Count; s++) errors[k, s] = X0Error(teacher, x0, noises[s], levels[s], context);
                 }
                 int truth = of(caption.Objects[0]);
                 total[a]++;
-                if (ArgMin(k => Enumerable.Range(0, Sigmas.Count).Sum(s => errors[k, s]), words) == truth) right[a]++;
-                for (int s = 0; s < Sigmas.Count; s++)
+                if (ArgMin(k => Enumerable.Range(0, levels.Count).Sum(s => errors[k, s]), words) == truth) right[a]++;
+                for (int s = 0; s < levels.Count; s++)
                     if (ArgMin(k => errors[k, s], words) == truth) rightPerSigma[a, s]++;
             }
             clips++;
             progress?.Invoke(clips);
         }
         return attributes.Select((attr, a) => new WordProbeScore(attr.Name, right[a], total[a],
-            Enumerable.Range(0, Sigmas.Count).Select(s => rightPerSigma[a, s]).ToArray()) { Chance = 1.0 / attr.Words }).ToArray();
+            Enumerable.Range(0, levels.Count).Select(s => rightPerSigma[a, s]).ToArray()) { Chance = 1.0 / attr.Words }).ToArray();
+    }
+
+    public static void CheckSigmas(IReadOnlyList<double> sigmas)
+    {
+        if (sigmas.Count == 0 || sigmas.Any(s => !(s > 0 && s <= 1)))
+            throw new ArgumentException($"noise levels (--sigmas) {string.Join(",", sigmas)}: give one or more, each in (0, 1], e.g. 0.9,0.95");
     }
 
     // Mean squared x0 error of one denoising call: flow v predicts ε − x0, so x0 = x_t − σ·v.

@@ -11,6 +11,10 @@ public sealed record WordProbeRunOptions(string Teacher, string Data, int Count,
     public string Device { get; init; } = "cpu";
     /// <summary>The first N frames of each clip (0 = all).</summary>
     public int Frames { get; init; }
+    /// <summary>Every K-th frame from the first, before <see cref="Frames"/> counts (as the teacher was trained).</summary>
+    public int FrameStride { get; init; } = 1;
+    /// <summary>Noise levels to probe at; null = <see cref="TeacherWordProbe.DefaultSigmas"/>.</summary>
+    public IReadOnlyList<double>? Sigmas { get; init; }
 }
 
 /// <summary>
@@ -37,7 +41,7 @@ public static class WordProbeRun
         var embeds = data["prompt_embeds"];
         if (latents.shape[0] != captions.Length || embeds.dim() != 3 || embeds.shape[0] != captions.Length)
             throw new ArgumentException($"{o.Data}: {captions.Length} captions for latents [{string.Join(", ", latents.shape)}] and prompt_embeds [{string.Join(", ", embeds.shape)}]");
-        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data);
+        latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data, o.FrameStride);
 
         using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor((int)embeds.shape[1], (int)embeds.shape[2]), CPU, textSeed);
         // The rivals are encoded here, so this encoder must be the one the file's captions went through.
@@ -49,16 +53,18 @@ public static class WordProbeRun
                     $"(max difference {error:G3} at scale {scale:G3}); the file was made by another encoder — make it again with train world-data");
         }
 
+        var sigmas = o.Sigmas ?? TeacherWordProbe.DefaultSigmas;
+        TeacherWordProbe.CheckSigmas(sigmas); // before the teacher loads
         var device = Model.TorchRuntime.ParseDevice(o.Device);
         using var teacher = RecipeFiles.LoadTeacher(o.Teacher);
         teacher.to(device);
         teacher.eval();
-        log.WriteLine($"word probe: {o.Teacher} on up to {o.Count} one-object clips of {o.Data}, sigma {string.Join(", ", TeacherWordProbe.Sigmas)}");
+        log.WriteLine($"word probe: {o.Teacher} on up to {o.Count} one-object clips of {o.Data}, sigma {string.Join(", ", sigmas)}");
         var scores = TeacherWordProbe.Run(teacher, text, latents, captions, o.Count, o.Seed,
-            clips => { if (clips % 10 == 0) log.WriteLine($"  {clips} clips"); });
+            clips => { if (clips % 10 == 0) log.WriteLine($"  {clips} clips"); }, sigmas);
         foreach (var s in scores)
         {
-            var bySigma = string.Join("  ", TeacherWordProbe.Sigmas.Select((sigma, k) =>
+            var bySigma = string.Join("  ", sigmas.Select((sigma, k) =>
                 $"{sigma.ToString(CultureInfo.InvariantCulture)}: {100.0 * s.RightPerSigma[k] / Math.Max(1, s.Total):F0}%"));
             log.WriteLine($"{s.Attribute,-10} {100 * s.Accuracy,5:F1}%  ({s.Right}/{s.Total}; chance {100 * s.Chance:F0}%)   by sigma  {bySigma}");
         }
