@@ -322,6 +322,10 @@ public sealed class StreamSessionActor : ReceiveActor
         _awaitingEncode.Clear();
         if (!Endpoint(NodeRole.Denoiser).IsNobody()) Endpoint(NodeRole.Denoiser).Tell(new CloseStream(_spec.StreamId));
         if (!Endpoint(NodeRole.Decoder).IsNobody()) Endpoint(NodeRole.Decoder).Tell(new ReleaseDecoder(_spec.StreamId));
+        // The coordinator hears of the end before a reader can see the output complete: a request sent on seeing it
+        // (a prompt switch, a status) then finds the stream ended there, instead of being forwarded here as this
+        // actor stops and dying unanswered.
+        Context.Parent.Tell(new SessionEnded(Status()));
         switch (phase)
         {
             case StreamPhase.Completed: _output.Writer.TryComplete(); break;
@@ -333,7 +337,6 @@ public sealed class StreamSessionActor : ReceiveActor
         PipelineMetrics.StreamsFinished.WithLabels(phase.ToString().ToLowerInvariant()).Inc();
         _log.Info($"stream {_spec.StreamId} {phase.ToString().ToLowerInvariant()}: {_delivered} chunk(s), {_framesOut} frames in {seconds:F2}s, " +
                   $"first frames after {_firstFrameSeconds ?? double.NaN:F2}s" + (error is null ? "" : $" — {error}"));
-        Context.Parent.Tell(new SessionEnded(Status()));
         Context.Stop(Self);
     }
 }
