@@ -27,6 +27,8 @@ public static class WordProbeRun
     {
         if (o.Count < 1) throw new ArgumentException("--count must be at least 1");
         if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
+        var sigmas = o.Sigmas ?? TeacherWordProbe.DefaultSigmas;
+        TeacherWordProbe.CheckSigmas(sigmas);
         string[] captions;
         long textSeed;
         using (var file = SafeTensorsFile.Open(o.Data))
@@ -53,8 +55,6 @@ public static class WordProbeRun
                     $"(max difference {error:G3} at scale {scale:G3}); the file was made by another encoder — make it again with train world-data");
         }
 
-        var sigmas = o.Sigmas ?? TeacherWordProbe.DefaultSigmas;
-        TeacherWordProbe.CheckSigmas(sigmas); // before the teacher loads
         var device = Model.TorchRuntime.ParseDevice(o.Device);
         using var teacher = RecipeFiles.LoadTeacher(o.Teacher);
         teacher.to(device);
