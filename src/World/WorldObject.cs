@@ -18,6 +18,17 @@ public sealed record WorldObject(ObjectColour Colour, ObjectShape Shape, MotionD
             : (X, Reflect(Y + travel, height - Size));
     }
 
+    /// <summary>Where the object was <paramref name="k"/> frames before frame <paramref name="t"/>: on its path while that
+    /// is frame 0 or later; before frame 0 it came straight in (unfolded, possibly partly outside the frame), so that a
+    /// trail at the start of a clip lies behind the object, never ahead of it as a bounce's fold would put it.</summary>
+    public (double X, double Y) Before(int t, int k, int width, int height)
+    {
+        if (t - k >= 0) return At(t - k, width, height);
+        var (x, y) = At(0, width, height);
+        double back = Direction.Sign() * PixelsPerFrame * (t - k);
+        return Direction.IsHorizontal() ? (x + back, y) : (x, y + back);
+    }
+
     /// <summary>Folds a free coordinate into [0, range] as a ball bouncing between two walls does.</summary>
     public static double Reflect(double u, double range)
     {

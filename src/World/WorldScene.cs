@@ -3,6 +3,9 @@ namespace SelfForcing.World;
 /// <summary>A whole clip's ground truth: the frame geometry, the background and one or two objects (later ones drawn on top).</summary>
 public sealed record WorldScene(int Width, int Height, int Frames, WorldBackground Background, IReadOnlyList<WorldObject> Objects)
 {
+    /// <summary>See <see cref="WorldSettings.TrailFrames"/>.</summary>
+    public int TrailFrames { get; init; }
+
     public WorldScene Validate()
     {
         if (Width < 8 || Height < 8 || Width % 2 != 0 || Height % 2 != 0)

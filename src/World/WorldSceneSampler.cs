@@ -22,7 +22,7 @@ public static class WorldSceneSampler
                 if (attempt == 100_000) throw new InvalidOperationException("could not place a second object apart from the first");
             }
         }
-        return new WorldScene(settings.Width, settings.Height, settings.Frames, background, objects).Validate();
+        return new WorldScene(settings.Width, settings.Height, settings.Frames, background, objects) { TrailFrames = settings.TrailFrames }.Validate();
     }
 
     private static WorldObject SampleObject(WorldSettings s, Random rng, ObjectColour? except)

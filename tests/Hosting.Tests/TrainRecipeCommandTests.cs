@@ -183,6 +183,41 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_data_draws_from_the_speeds_and_lead_given_and_refuses_a_world_they_do_not_fit()
+    {
+        var r = Train("world-data", "--out", P("fast.safetensors"), "--count", "3", "--seed", "5", "--frames", "9",
+            "--slow-speed", "0.04", "--fast-speed", "0.07", "--lead-frames", "8");
+        Assert.True(r.Rc == 0, r.Err);
+        var world = WorldSettings.Default with { Frames = 9, SlowSpeed = 0.04, FastSpeed = 0.07, LeadFrames = 8 };
+        using (var scope = NewDisposeScope())
+        using (var file = SafeTensorsFile.Open(P("fast.safetensors")))
+        {
+            Assert.Equal("0.07", file.Metadata["fast_speed"]);
+            Assert.Equal("0.04", file.Metadata["slow_speed"]);
+            Assert.Equal("8", file.Metadata["lead_frames"]);
+            var latents = RecipeFiles.ReadTensors(P("fast.safetensors"), ["latents"])["latents"];
+            for (int i = 0; i < 3; i++)
+            {
+                var video = WorldVideo.Sample(world, 5 + i);
+                Assert.Equal(CaptionGrammar.Render(video.Caption), file.Metadata["captions"].Split('\n')[i]);
+                Assert.True(WorldLatents.Encode(video.Frames).allclose(latents[i], rtol: 0, atol: 0), $"clip {i} is not the given world's");
+                // The default world's objects move at most 1/32 of the width a frame; these at least 0.04 of it.
+                Assert.All(video.Scene.Objects, o => Assert.True(o.PixelsPerFrame >= 0.04 * world.Width - 1e-9));
+            }
+        }
+
+        // Fast objects travelling 10 frames at 0.07 do not fit between the walls: refused before anything is written, naming the flags.
+        var bad = Train("world-data", "--out", P("bad.safetensors"), "--count", "1", "--fast-speed", "0.07", "--lead-frames", "10");
+        Assert.Equal(1, bad.Rc);
+        Assert.Contains("--lead-frames 10", bad.Err);
+        Assert.Contains("--fast-speed 0.07", bad.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+        var slower = Train("world-data", "--out", P("bad.safetensors"), "--count", "1", "--slow-speed", "0.05", "--fast-speed", "0.04");
+        Assert.Equal(1, slower.Rc);
+        Assert.Contains("fast > slow", slower.Err);
+    }
+
+    [Fact]
     public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
     {
         Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);

@@ -63,6 +63,44 @@ public sealed class WorldVideoTests
     }
 
     [Fact]
+    public void Trails_lie_behind_each_object_in_colours_nearer_the_background_than_any_object()
+    {
+        var settings = WorldSettings.Default with { Frames = 9, SlowSpeed = 1 / 24.0, FastSpeed = 1 / 14.0, LeadFrames = 8, TrailFrames = 3 };
+        for (int seed = 0; seed < 40; seed++)
+        {
+            var v = WorldVideo.Sample(settings, seed);
+            var o = v.Scene.Objects[^1]; // drawn last, so its box is never covered
+            var bg = WorldPalette.Of(v.Scene.Background);
+            var trail = Enumerable.Range(1, 3).Select(k => WorldVideo.TrailColour(WorldPalette.Of(o.Colour), bg, k, 3)).ToHashSet();
+            foreach (int t in new[] { 0, 8 })
+            {
+                var (x, y) = o.At(t, v.Scene.Width, v.Scene.Height);
+                // One pixel outside the box's middle, behind and ahead along the motion.
+                double cx = x + o.Size / 2, cy = y + o.Size / 2, reach = o.Size / 2 + 1;
+                var (bx, by) = o.Direction.IsHorizontal() ? (cx - o.Direction.Sign() * reach, cy) : (cx, cy - o.Direction.Sign() * reach);
+                var (ax, ay) = o.Direction.IsHorizontal() ? (cx + o.Direction.Sign() * reach, cy) : (cx, cy + o.Direction.Sign() * reach);
+                if (o.Shape == ObjectShape.Triangle) continue; // narrower than its box across the middle: the box's edge is not its edge
+                bool Inside(double px, double py) => px >= 0 && py >= 0 && px < v.Scene.Width && py < v.Scene.Height;
+                if (Inside(bx, by) && v.Scene.Objects.Count == 1)
+                    Assert.Contains(v.Frames.Pixel(t, (int)bx, (int)by), trail);
+                if (Inside(ax, ay) && v.Scene.Objects.Count == 1)
+                    Assert.Equal(bg, v.Frames.Pixel(t, (int)ax, (int)ay));
+            }
+        }
+        static int D((byte R, byte G, byte B) a, (byte R, byte G, byte B) b) =>
+            (a.R - b.R) * (a.R - b.R) + (a.G - b.G) * (a.G - b.G) + (a.B - b.B) * (a.B - b.B);
+        foreach (var b in Enum.GetValues<WorldBackground>())
+            foreach (var c in Enum.GetValues<ObjectColour>())
+                for (int k = 1; k <= 3; k++)
+                {
+                    var faded = WorldVideo.TrailColour(WorldPalette.Of(c), WorldPalette.Of(b), k, 3);
+                    Assert.All(Enum.GetValues<ObjectColour>(), other => Assert.True(D(faded, WorldPalette.Of(b)) < D(faded, WorldPalette.Of(other)),
+                        $"{c} trail {k} on {b} is nearer {other} than the background"));
+                }
+        Assert.Throws<ArgumentException>(() => (WorldSettings.Default with { TrailFrames = 9 }).Validate());
+    }
+
+    [Fact]
     public void Two_object_scenes_come_at_the_set_odds_with_distinct_colours()
     {
         var scenes = Enumerable.Range(0, 400).Select(s => WorldSceneSampler.Sample(WorldSettings.Default, new Random(s))).ToList();

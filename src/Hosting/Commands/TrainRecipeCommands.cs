@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using SelfForcing.Hosting.Training;
+using SelfForcing.World;
 
 namespace SelfForcing.Hosting.Commands;
 
@@ -87,12 +88,17 @@ public static class TrainRecipeCommands
         var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
         var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
         var textSeed = new Option<long>("--text-seed") { Description = "seed of the world text encoder's frozen weights", DefaultValueFactory = _ => 0 };
+        var slow = new Option<double?>("--slow-speed") { Description = $"a slow object's travel per frame, as a fraction of the width (default {WorldSettings.Default.SlowSpeed:0.####})" };
+        var fast = new Option<double?>("--fast-speed") { Description = $"a fast object's travel per frame, as a fraction of the width (default {WorldSettings.Default.FastSpeed:0.####})" };
+        var lead = new Option<int?>("--lead-frames") { Description = $"frames every object moves before it can reach a wall (default {WorldSettings.Default.LeadFrames})" };
+        var trail = new Option<int?>("--trail-frames") { Description = "fading copies of each object at its last N positions (default none)" };
         var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
         {
-            outFile, count, seed, frames, textLen, textDim, textSeed,
+            outFile, count, seed, frames, textLen, textDim, textSeed, slow, fast, lead, trail,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
-            p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed)), stdout ?? Console.Out)));
+            p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed))
+            { SlowSpeed = p.GetValue(slow), FastSpeed = p.GetValue(fast), LeadFrames = p.GetValue(lead), TrailFrames = p.GetValue(trail) }, stdout ?? Console.Out)));
         return cmd;
     }
 

@@ -6,7 +6,27 @@ using static TorchSharp.torch;
 
 namespace SelfForcing.Hosting.Training;
 
-public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int Frames, int TextLen, int TextDim, long TextSeed);
+public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int Frames, int TextLen, int TextDim, long TextSeed)
+{
+    /// <summary>Speeds as fractions of the width per frame, and bounce-free lead frames; null keeps <see cref="WorldSettings.Default"/>'s.</summary>
+    public double? SlowSpeed { get; init; }
+    public double? FastSpeed { get; init; }
+    public int? LeadFrames { get; init; }
+    public int? TrailFrames { get; init; }
+
+    /// <summary>The world these options draw from; an impossible combination is refused naming the flags.</summary>
+    public WorldSettings World()
+    {
+        var d = WorldSettings.Default;
+        var w = d with { Frames = Frames, SlowSpeed = SlowSpeed ?? d.SlowSpeed, FastSpeed = FastSpeed ?? d.FastSpeed, LeadFrames = LeadFrames ?? d.LeadFrames,
+            TrailFrames = TrailFrames ?? d.TrailFrames };
+        try { return w.Validate(); }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"--frames {w.Frames}, --slow-speed {w.SlowSpeed}, --fast-speed {w.FastSpeed}, --lead-frames {w.LeadFrames}, --trail-frames {w.TrailFrames}: {e.Message}");
+        }
+    }
+}
 
 /// <summary>
 /// <c>selfforcing train world-data</c>: the tiny world as a training set for <c>train teacher</c> / <c>ode-pairs</c> /
@@ -24,7 +44,7 @@ public static class WorldDataRun
     {
         if (o.Count < 1) throw new ArgumentException("--count must be at least 1");
         if (o.TextLen < WorldVocabulary.LongestCaption) throw new ArgumentException($"--text-len must hold the longest caption ({WorldVocabulary.LongestCaption} tokens)");
-        var settings = (WorldSettings.Default with { Frames = o.Frames }).Validate();
+        var settings = o.World();
         using var encoder = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
         using var scope = NewDisposeScope();
         var latents = new List<Tensor>(o.Count);
@@ -47,7 +67,10 @@ public static class WorldDataRun
         }, new Dictionary<string, string>
         {
             ["seed"] = o.Seed.ToString(inv), ["count"] = o.Count.ToString(inv), ["frames"] = o.Frames.ToString(inv),
-            ["text_seed"] = o.TextSeed.ToString(inv), ["text_init"] = WorldTextEncodeEngine.SeedInit, ["captions"] = string.Join('\n', captions),
+            ["text_seed"] = o.TextSeed.ToString(inv),
+            ["slow_speed"] = settings.SlowSpeed.ToString("R", inv), ["fast_speed"] = settings.FastSpeed.ToString("R", inv),
+            ["lead_frames"] = settings.LeadFrames.ToString(inv), ["trail_frames"] = settings.TrailFrames.ToString(inv),
+            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
     }
