@@ -17,7 +17,8 @@
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant), PAIRS (400),
-#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS,
+#      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3")
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
@@ -30,6 +31,7 @@ mkdir -p "$out"
 frames=${FRAMES:-9}           # latent frames per training clip: chunks of 3
 count=${COUNT:-12000}          # 12,000 clips of 9 frames: about a minute, 1.8 GB
 device=${DEVICE:-cpu}
+read -r -a world <<< "${WORLD:-}"  # extra world-data flags for the training and held-out clips alike
 pairs=${PAIRS:-400}
 teacher_steps=${TEACHER_STEPS:-6000}
 ode_steps=${ODE_INIT_STEPS:-400}
@@ -45,7 +47,7 @@ timed() {
 for stage in $stages; do
   case $stage in
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
-                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" ;;
+                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" ;;
     stills)    timed stills "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/stills" --frames 1 \
                  --steps "${STILLS_STEPS:-4500}" --batch-size 32 --lr 1.5e-3 --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
                  --shift 2 --ema 0.998 --lr-schedule cosine --max-seconds "${STILLS_SECONDS:-0}" --device "$device" ;;
@@ -57,7 +59,7 @@ for stage in $stages; do
                  --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
                  --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
-                 --text-len 20 --text-dim 32 --text-seed "$seed"
+                 --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}"
                timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
                  | tee "$out/word-probe.txt" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \

@@ -24,6 +24,28 @@ public sealed class WorldCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_sample_match_keeps_only_the_captions_with_those_words_and_refuses_words_no_caption_has()
+    {
+        var outDir = Path.Combine(_dir.FullName, "matched");
+        var r = RunCli("world-sample", "--out", outDir, "--count", "2", "--match", "A red square", "--chunks", "1");
+        Assert.True(r.Rc == 0, r.Err);
+        Assert.Contains("2 clips", r.Out);
+        var captions = Directory.GetFiles(outDir, "*.txt").Select(File.ReadAllText).ToList();
+        Assert.Equal(2, captions.Count);
+        Assert.All(captions, c => Assert.Contains("a red square", c));
+        // Held-out seeds in order: the first two red squares, so at least one seed before them was skipped (1 in ~20 matches).
+        var seeds = Directory.GetFiles(outDir, "*.txt").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f).Split('_')[1])).Order().ToList();
+        Assert.True(seeds[1] > 9_000_001, $"seeds {string.Join(",", seeds)}");
+
+        var unknown = RunCli("world-sample", "--out", outDir, "--count", "1", "--match", "a purple square");
+        Assert.Equal(1, unknown.Rc);
+        Assert.Contains("'purple'", unknown.Err);
+        var never = RunCli("world-sample", "--out", outDir, "--count", "1", "--match", "square square");
+        Assert.Equal(1, never.Rc);
+        Assert.Contains("0 of 1 captions", never.Err);
+    }
+
+    [Fact]
     public void World_writes_clips_that_eval_world_reads_back_right()
     {
         var outDir = Sample(3, 21);

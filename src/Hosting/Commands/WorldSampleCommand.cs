@@ -27,15 +27,20 @@ public static class WorldSampleCommand
         var skip = new Option<int>("--skip-chunks") { Description = "chunks generated before the kept ones (a window late in one stream)" };
         var guidance = new Option<double>("--guidance-scale") { Description = "with --teacher: classifier-free guidance", DefaultValueFactory = _ => 3.0 };
         var odeSteps = new Option<int>("--ode-steps") { Description = "with --teacher: Euler steps", DefaultValueFactory = _ => 24 };
+        var match = new Option<string?>("--match") { Description = "only held-out captions containing these words (e.g. \"a red square\"); --count counts those" };
         var cmd = new Command("world-sample", "Clips of held-out captions from a tiny-world model, for eval-world.")
         {
-            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps,
+            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps, match,
         };
         cmd.SetAction(async (p, ct) =>
         {
             var o = stdout ?? Console.Out;
             try
             {
+                var wanted = p.GetValue(match) is { } m ? " " + string.Join(' ', CaptionGrammar.Words(m)) + " " : null;
+                if (wanted is { Length: <= 2 }) throw new ArgumentException("--match needs at least one word");
+                if (p.GetValue(match) is { } text && WorldVocabulary.Tokenize(text, 64).Unknown is { Count: > 0 } unknown)
+                    throw new ArgumentException($"--match: no caption has the word(s) {string.Join(", ", unknown.Select(w => $"'{w}'"))}");
                 using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps))
                     : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma))
                     : WorldClipSampler.FromWorldFile(p.GetValue(world) ?? WorldModelFile.DefaultPath);
@@ -43,10 +48,23 @@ public static class WorldSampleCommand
                 Directory.CreateDirectory(dir);
                 var evaluator = new WorldEvaluator();
                 var accuracy = new WorldAccuracy();
-                long first = p.GetValue(seed);
-                for (long s = first; s < first + p.GetValue(count); s++)
+                long first = p.GetValue(seed), end = first + p.GetValue(count);
+                // A filter looks further: a seed whose caption does not match costs nothing, so the window grows until
+                // --count captions matched; a filter no caption of the grammar can match stops after 1,000 per clip asked.
+                for (long s = first, matched = 0; s < end; s++)
                 {
                     var caption = WorldClipSampler.Caption(s);
+                    if (wanted is not null)
+                    {
+                        if (!(" " + string.Join(' ', CaptionGrammar.Words(caption)) + " ").Contains(wanted, StringComparison.Ordinal))
+                        {
+                            if (s - first >= 1000L * p.GetValue(count))
+                                throw new ArgumentException($"--match \"{p.GetValue(match)}\": {matched} of {p.GetValue(count)} captions found in {s - first + 1} held-out seeds");
+                            end++;
+                            continue;
+                        }
+                        matched++;
+                    }
                     var frames = sampler.Sample(caption, s, p.GetValue(chunks), p.GetValue(skip));
                     accuracy.Add(WorldScore.Of(CaptionGrammar.Parse(caption), evaluator.Observe(frames)));
                     var file = Path.Combine(dir, WorldCommand.ClipName(s) + ".mp4");
