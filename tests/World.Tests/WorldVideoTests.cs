@@ -98,6 +98,7 @@ public sealed class WorldVideoTests
                         $"{c} trail {k} on {b} is nearer {other} than the background"));
                 }
         Assert.Throws<ArgumentException>(() => (WorldSettings.Default with { TrailFrames = 9 }).Validate());
+        Assert.Throws<ArgumentException>(() => WorldVideo.Render(WorldVideo.Sample(settings, 0).Scene with { TrailFrames = -1 }));
     }
 
     [Fact]
