@@ -31,7 +31,7 @@ public static class TrainRecipeCommands
         var stride = FrameStride("probe");
         var sigmas = new Option<string>("--sigmas")
         {
-            Description = "comma-separated noise levels in (0, 1] (direction words are read near 1: try 0.9,0.95,0.98)",
+            Description = "comma-separated noise levels in (0, 1] (e.g. 0.9,0.95,0.98: the high noise where a sample's motion is decided)",
             DefaultValueFactory = _ => string.Join(",", TeacherWordProbe.DefaultSigmas.Select(s => s.ToString(CultureInfo.InvariantCulture))),
         };
         var device = TrainDevice();

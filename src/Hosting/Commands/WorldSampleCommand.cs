@@ -37,10 +37,18 @@ public static class WorldSampleCommand
             var o = stdout ?? Console.Out;
             try
             {
-                var wanted = p.GetValue(match) is { } m ? " " + string.Join(' ', CaptionGrammar.Words(m)) + " " : null;
-                if (wanted is { Length: <= 2 }) throw new ArgumentException("--match needs at least one word");
-                if (p.GetValue(match) is { } text && WorldVocabulary.Tokenize(text, 64).Unknown is { Count: > 0 } unknown)
-                    throw new ArgumentException($"--match: no caption has the word(s) {string.Join(", ", unknown.Select(w => $"'{w}'"))}");
+                // Whole words, in order: " red square " is in " a red square moves left ", " red squ " is not.
+                static string Spaced(string text) => " " + string.Join(' ', CaptionGrammar.Words(text)) + " ";
+                string? filter = p.GetValue(match);
+                int wantedClips = p.GetValue(count);
+                if (filter is not null)
+                {
+                    var words = CaptionGrammar.Words(filter);
+                    if (words.Length == 0) throw new ArgumentException("--match needs at least one word");
+                    var unknown = words.Where(w => !WorldVocabulary.Words.Contains(w)).ToList();
+                    if (unknown.Count > 0) throw new ArgumentException($"--match: no caption has the word(s) {string.Join(", ", unknown.Select(w => $"'{w}'"))}");
+                }
+                var wanted = filter is null ? null : Spaced(filter);
                 using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps))
                     : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma))
                     : WorldClipSampler.FromWorldFile(p.GetValue(world) ?? WorldModelFile.DefaultPath);
@@ -48,7 +56,7 @@ public static class WorldSampleCommand
                 Directory.CreateDirectory(dir);
                 var evaluator = new WorldEvaluator();
                 var accuracy = new WorldAccuracy();
-                long first = p.GetValue(seed), end = first + p.GetValue(count);
+                long first = p.GetValue(seed), end = first + wantedClips;
                 // A filter looks further: a seed whose caption does not match costs nothing, so the window grows until
                 // --count captions matched; a filter no caption of the grammar can match stops after 1,000 per clip asked.
                 for (long s = first, matched = 0; s < end; s++)
@@ -56,10 +64,10 @@ public static class WorldSampleCommand
                     var caption = WorldClipSampler.Caption(s);
                     if (wanted is not null)
                     {
-                        if (!(" " + string.Join(' ', CaptionGrammar.Words(caption)) + " ").Contains(wanted, StringComparison.Ordinal))
+                        if (!Spaced(caption).Contains(wanted, StringComparison.Ordinal))
                         {
-                            if (s - first >= 1000L * p.GetValue(count))
-                                throw new ArgumentException($"--match \"{p.GetValue(match)}\": {matched} of {p.GetValue(count)} captions found in {s - first + 1} held-out seeds");
+                            if (s - first >= 1000L * wantedClips)
+                                throw new ArgumentException($"--match \"{filter}\": {matched} of {wantedClips} captions found in {s - first + 1} held-out seeds");
                             end++;
                             continue;
                         }

@@ -24,7 +24,8 @@ public static class TeacherWordProbe
 {
     /// <summary>
     /// Where the noisy clip still shows each frame's object: colour and shape words are readable there. A direction
-    /// word adds little at these σ (the object's track is visible), so probe it at σ ≥ 0.9 (<c>--sigmas</c>).
+    /// word adds little at these σ (the object's track is visible), so probe it at σ ≥ 0.9 too (<c>--sigmas</c>), where a
+    /// sample's motion is decided.
     /// </summary>
     public static IReadOnlyList<double> DefaultSigmas { get; } = [0.2, 0.4, 0.6, 0.8];
 
