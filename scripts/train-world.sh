@@ -3,6 +3,8 @@
 # ODE-regression init of the causal student → Self-Forcing DMD → export of the EMA generator with the text encoder.
 #
 #   scripts/train-world.sh OUT [STAGE ...]      stages: data stills teacher probe pairs ode-init dmd export (default: all, in order)
+# vae (not in the default list): a tiny VAE of the world's frames (train world-vae) to OUT/world-vae.safetensors; once
+#   that file exists, every later stage works in its 8x8 latents (world-data --vae, 8x8 pairs and DMD)
 # stills: the teacher first learns still frames (the first frame of each clip: 9x the clips per step), then teacher
 #   goes on from it on whole clips (README "The default model", eighth session: many small steps beat a few large ones)
 # probe: train word-probe of the teacher on 120 held-out clips (does it read colour, shape and direction words?)
@@ -17,7 +19,7 @@
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant), PAIRS (400),
-#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS,
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5),
 #      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3")
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
@@ -45,9 +47,13 @@ timed() {
 }
 
 for stage in $stages; do
+  vae=(); side=16
+  [[ -f "$out/world-vae.safetensors" ]] && { vae=(--vae "$out/world-vae.safetensors"); side=8; }
   case $stage in
+    vae)       timed vae "${sf[@]}" train world-vae --out "$out/world-vae.safetensors" --count 2000 --frames 9 --steps 2400 \
+                 --kl-weight "${VAE_KL:-2e-5}" --max-seconds "${VAE_SECONDS:-720}" --seed "$seed" "${world[@]}" ;;
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
-                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" ;;
+                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" ;;
     stills)    timed stills "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/stills" --frames 1 \
                  --steps "${STILLS_STEPS:-4500}" --batch-size 32 --lr 1.5e-3 --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
                  --shift 2 --ema 0.998 --lr-schedule cosine --max-seconds "${STILLS_SECONDS:-0}" --device "$device" ;;
@@ -59,22 +65,22 @@ for stage in $stages; do
                  --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
                  --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
-                 --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}"
+                 --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}"
                timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
                  | tee "$out/word-probe.txt" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \
-                 --out "$out/ode_pairs.safetensors" --frames $frames --height 16 --width 16 --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
+                 --out "$out/ode_pairs.safetensors" --frames $frames --height $side --width $side --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
     ode-init)  timed ode-init "${sf[@]}" train ode-init --pairs "$out/ode_pairs.safetensors" --init-from "$out/teacher" --out "$out/ode-init" \
                  --steps "$ode_steps" --batch-size 8 --lr 2e-4 --seed "$seed" --save-every 200 --device "$device" ;;
     dmd)       timed dmd "${sf[@]}" train --config "$here/scripts/world-dmd.yaml" --teacher "$out/teacher" \
                  --generator "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" --prompt-embeds "$out/world_data.safetensors" \
-                 --frames $frames --height 16 --width 16 --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
+                 --frames $frames --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": at these budgets, the ODE-init student).
     export)    timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors"
+                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" ;;
-    *) echo "unknown stage '$stage' (data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
+                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${vae[@]}" ;;
+    *) echo "unknown stage '$stage' (vae data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

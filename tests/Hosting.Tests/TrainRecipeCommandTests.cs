@@ -218,6 +218,43 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_vae_learns_the_worlds_frames_and_world_data_encodes_through_it()
+    {
+        var r = Train("world-vae", "--out", P("vae.safetensors"), "--count", "6", "--frames", "3", "--steps", "80", "--batch-size", "8", "--seed", "1");
+        Assert.True(r.Rc == 0, r.Err);
+        Assert.Contains("world-vae step 80/80", r.Out);
+        using (var file = SafeTensorsFile.Open(P("vae.safetensors"))) Assert.Equal(WorldAutoencoder.Kind, file.Metadata["kind"]);
+        var world = WorldSettings.Default with { Frames = 3 };
+        using (var scope = NewDisposeScope())
+        {
+            using var trained = WorldAutoencoder.Load(P("vae.safetensors"));
+            manual_seed(12);
+            using var untrained = new WorldAutoencoder();
+            untrained.eval();
+            double before = WorldVaeRun.HeldOutError(untrained, world, 2).Mean, after = WorldVaeRun.HeldOutError(trained, world, 2).Mean;
+            Assert.True(after < 0.6 * before, $"80 steps did not learn the frames: held-out error {after:F3}, untrained {before:F3}");
+
+            var data = Train("world-data", "--out", P("vae-data.safetensors"), "--count", "2", "--seed", "40", "--frames", "3", "--vae", P("vae.safetensors"));
+            Assert.True(data.Rc == 0, data.Err);
+            using var file = SafeTensorsFile.Open(P("vae-data.safetensors"));
+            Assert.Equal("world-vae vae.safetensors", file.Metadata["latent_map"]);
+            var latents = RecipeFiles.ReadTensors(P("vae-data.safetensors"), ["latents"])["latents"];
+            Assert.Equal([2, 3, 16, 8, 8], latents.shape);
+            using var noGrad = no_grad();
+            var expected = trained.Encode(WorldAutoencoder.Pixels(WorldVideo.Sample(world, 41).Frames));
+            Assert.True(expected.allclose(latents[1], rtol: 1e-5, atol: 1e-5), "clip 1 is not its frames through the VAE's encoder");
+        }
+
+        var bad = Train("world-vae", "--out", P("bad.safetensors"), "--kl-weight", "-1");
+        Assert.Equal(1, bad.Rc);
+        Assert.Contains("--kl-weight", bad.Err);
+        var missing = Train("world-data", "--out", P("bad.safetensors"), "--count", "1", "--vae", P("none.safetensors"));
+        Assert.Equal(1, missing.Rc);
+        Assert.Contains("none.safetensors", missing.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+    }
+
+    [Fact]
     public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
     {
         Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);

@@ -20,8 +20,8 @@ public static class GenerateCommand
         var weights = new WeightCliOptions();
         var decoder = new Option<string?>("--decoder") { Description = "vae, taehv, preview or world (default: vae with weights, world for the world model, else preview)" };
         var config = new Option<string?>("--config") { Description = "HOCON file (devices, pipeline); see hocon/selfforcing.conf" };
-        var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny model" };
-        var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny model" };
+        var latentH = new Option<int?>("--latent-height") { Description = "latent height (pixels/8); default 60 with weights, 16 for the tiny models (8 for a world model of VAE latents)" };
+        var latentW = new Option<int?>("--latent-width") { Description = "latent width (pixels/8); default 104 with weights, 16 for the tiny models (8 for a world model of VAE latents)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics while generating" };
         var cmd = new Command("generate", "Generate videos from prompts through the actor pipeline and write them as mp4 files.")
         {
@@ -59,8 +59,8 @@ public static class GenerateCommand
             using var engines = EngineFactory.Build(o.Weights, settings, stderr);
             using var system = ActorSystem.Create("selfforcing", hocon);
             var pipeline = SelfForcingPipeline.Start(system, settings, engines);
-            int height = o.LatentHeight ?? (tiny ? 16 : settings.DefaultLatentHeight);
-            int width = o.LatentWidth ?? (tiny ? 16 : settings.DefaultLatentWidth);
+            int height = o.LatentHeight ?? EngineFactory.DefaultLatentSide(o.Weights) ?? settings.DefaultLatentHeight;
+            int width = o.LatentWidth ?? EngineFactory.DefaultLatentSide(o.Weights) ?? settings.DefaultLatentWidth;
             string decoder = o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights);
             for (int i = 0; i < o.Prompts.Length; i++)
             {

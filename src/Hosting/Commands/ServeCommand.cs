@@ -23,8 +23,8 @@ public static class ServeCommand
         var prefix = new Option<string?>("--subject-prefix") { Description = "first token of every subject (default selfforcing)" };
         var weights = new WeightCliOptions();
         var decoder = new Option<string?>("--decoder") { Description = "default decoder of a start request that names none (default: vae with weights, world for the world model, else preview)" };
-        var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny model)" };
-        var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny model)" };
+        var latentH = new Option<int?>("--latent-height") { Description = "latent height of every stream (default 60 with weights, 16 for the tiny models, 8 for a world model of VAE latents)" };
+        var latentW = new Option<int?>("--latent-width") { Description = "latent width of every stream (default 104 with weights, 16 for the tiny models, 8 for a world model of VAE latents)" };
         var metricsPort = new Option<int?>("--metrics-port") { Description = "serve Prometheus metrics on http://localhost:PORT/metrics" };
         var http = new Option<string?>("--http") { Description = "serve the page on HOST:PORT, e.g. 127.0.0.1:8080 (HOCON selfforcing.serve.http)" };
         var httpRemote = new Option<bool>("--http-allow-remote") { Description = "allow --http on an address other than loopback (the page has no login)" };
@@ -79,12 +79,11 @@ public static class ServeCommand
                 stderr.WriteLine($"warning: the page listens on {settings.Http}, reachable from other machines; it has no login, anyone who reaches it can start and stop streams");
             var pipelineSettings = PipelineSettings.FromConfig(hocon);
             if (o.UnloadTextEncoder) pipelineSettings = pipelineSettings with { UnloadTextEncoderAfterUse = true };
-            bool tiny = EngineFactory.IsTiny(o.Weights);
             WeightFiles.Validate(o.Weights); // before anything heavy loads
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
             // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
             host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights),
-                o.LatentHeight ?? (tiny ? 16 : null), o.LatentWidth ?? (tiny ? 16 : null), stderr, ct: stop.Token);
+                o.LatentHeight ?? EngineFactory.DefaultLatentSide(o.Weights), o.LatentWidth ?? EngineFactory.DefaultLatentSide(o.Weights), stderr, ct: stop.Token);
             string roleNames = string.Join(", ", host.Cluster.Roles.Select(NodeRoles.Name));
             if (host.NodeAddress is { } node) stdout.WriteLine($"cluster node {node} up with roles {roleNames}");
             if (host.Cluster.Roles.Contains(NodeRole.Api)) stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");

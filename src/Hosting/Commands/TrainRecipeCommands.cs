@@ -14,6 +14,7 @@ public static class TrainRecipeCommands
     public static void AddTo(Command train, TextWriter? stdout, TextWriter? stderr)
     {
         train.Subcommands.Add(WorldData(stdout, stderr));
+        train.Subcommands.Add(WorldVae(stdout, stderr));
         train.Subcommands.Add(Teacher(stdout, stderr));
         train.Subcommands.Add(OdePairs(stdout, stderr));
         train.Subcommands.Add(OdeInit(stdout, stderr));
@@ -63,12 +64,13 @@ public static class TrainRecipeCommands
         var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
         var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
         var outFile = new Option<string>("--out") { DefaultValueFactory = _ => "world-tiny.safetensors" };
+        var vae = new Option<string?>("--vae") { Description = "the train world-vae file whose latents the generator learnt (shipped in the file, it decodes the streams)" };
         var cmd = new Command("world-export", "One safetensors file of a trained world generator (its EMA) and the world text encoder: the default model.")
         {
-            checkpoint, raw, textSeed, textLen, textDim, outFile,
+            checkpoint, raw, textSeed, textLen, textDim, outFile, vae,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldExportRun.Run(new WorldExportRunOptions(p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(textSeed),
-            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!), stdout ?? Console.Out)));
+            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!) { Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -88,17 +90,55 @@ public static class TrainRecipeCommands
         var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
         var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
         var textSeed = new Option<long>("--text-seed") { Description = "seed of the world text encoder's frozen weights", DefaultValueFactory = _ => 0 };
-        var slow = new Option<double?>("--slow-speed") { Description = $"a slow object's travel per frame, as a fraction of the width (default {WorldSettings.Default.SlowSpeed:0.####})" };
-        var fast = new Option<double?>("--fast-speed") { Description = $"a fast object's travel per frame, as a fraction of the width (default {WorldSettings.Default.FastSpeed:0.####})" };
-        var lead = new Option<int?>("--lead-frames") { Description = $"frames every object moves before it can reach a wall (default {WorldSettings.Default.LeadFrames})" };
-        var trail = new Option<int?>("--trail-frames") { Description = "fading copies of each object at its last N positions (default none)" };
+        var world = new WorldFlags();
+        var vae = new Option<string?>("--vae") { Description = "a train world-vae file: latents through its encoder (8x8 for a 32x32 world) instead of 2x2 space-to-depth" };
         var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
         {
-            outFile, count, seed, frames, textLen, textDim, textSeed, slow, fast, lead, trail,
+            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, vae,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
             p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed))
-            { SlowSpeed = p.GetValue(slow), FastSpeed = p.GetValue(fast), LeadFrames = p.GetValue(lead), TrailFrames = p.GetValue(trail) }, stdout ?? Console.Out)));
+            { SlowSpeed = p.GetValue(world.Slow), FastSpeed = p.GetValue(world.Fast), LeadFrames = p.GetValue(world.Lead), TrailFrames = p.GetValue(world.Trail),
+              Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
+        return cmd;
+    }
+
+    /// <summary>The world's shape flags, shared by the commands that draw clips.</summary>
+    private sealed class WorldFlags
+    {
+        public Option<double?> Slow { get; } = new("--slow-speed") { Description = $"a slow object's travel per frame, as a fraction of the width (default {WorldSettings.Default.SlowSpeed:0.####})" };
+        public Option<double?> Fast { get; } = new("--fast-speed") { Description = $"a fast object's travel per frame, as a fraction of the width (default {WorldSettings.Default.FastSpeed:0.####})" };
+        public Option<int?> Lead { get; } = new("--lead-frames") { Description = $"frames every object moves before it can reach a wall (default {WorldSettings.Default.LeadFrames})" };
+        public Option<int?> Trail { get; } = new("--trail-frames") { Description = "fading copies of each object at its last N positions (default none)" };
+
+        public WorldSettings Settings(ParseResult p, int frames) =>
+            WorldDataRunOptions.WorldFrom(frames, p.GetValue(Slow), p.GetValue(Fast), p.GetValue(Lead), p.GetValue(Trail));
+    }
+
+    private static Command WorldVae(TextWriter? stdout, TextWriter? stderr)
+    {
+        var outFile = new Option<string>("--out") { Description = "the VAE safetensors file to write", DefaultValueFactory = _ => "world-vae.safetensors" };
+        var count = new Option<int>("--count") { Description = "clips whose frames it trains on, seeds SEED … SEED+COUNT-1", DefaultValueFactory = _ => 2000 };
+        var seed = Seed();
+        var frames = new Option<int>("--frames") { Description = "frames per clip", DefaultValueFactory = _ => 9 };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3000 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { Description = "peak rate of a cosine schedule", DefaultValueFactory = _ => 2e-3 };
+        var kl = new Option<double>("--kl-weight") { Description = "weight of the KL term against the per-pixel squared error", DefaultValueFactory = _ => 1e-4 };
+        var maxSeconds = MaxSeconds();
+        var check = new Option<string?>("--check") { Description = "no training: report a trained VAE file on held-out clips of the world of the flags" };
+        var world = new WorldFlags();
+        var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
+        {
+            outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, check,
+        };
+        cmd.SetAction(p => Guard(stderr, () =>
+        {
+            if (p.GetValue(check) is { } file) WorldVaeRun.Check(file, world.Settings(p, p.GetValue(frames)), stdout ?? Console.Out);
+            else WorldVaeRun.Run(new WorldVaeRunOptions(p.GetValue(outFile)!, world.Settings(p, p.GetValue(frames)),
+            p.GetValue(count), p.GetValue(seed), p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(kl)) { MaxSeconds = p.GetValue(maxSeconds) },
+            stdout ?? Console.Out);
+        }));
         return cmd;
     }
 

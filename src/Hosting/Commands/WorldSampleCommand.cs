@@ -27,10 +27,11 @@ public static class WorldSampleCommand
         var skip = new Option<int>("--skip-chunks") { Description = "chunks generated before the kept ones (a window late in one stream)" };
         var guidance = new Option<double>("--guidance-scale") { Description = "with --teacher: classifier-free guidance", DefaultValueFactory = _ => 3.0 };
         var odeSteps = new Option<int>("--ode-steps") { Description = "with --teacher: Euler steps", DefaultValueFactory = _ => 24 };
+        var vae = new Option<string?>("--vae") { Description = "with --teacher or --checkpoint: the train world-vae file the model's latents came from" };
         var match = new Option<string?>("--match") { Description = "only held-out captions containing these words (e.g. \"a red square\"); --count counts those" };
         var cmd = new Command("world-sample", "Clips of held-out captions from a tiny-world model, for eval-world.")
         {
-            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps, match,
+            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps, match, vae,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -49,8 +50,11 @@ public static class WorldSampleCommand
                     if (unknown.Count > 0) throw new ArgumentException($"--match: no caption has the word(s) {string.Join(", ", unknown.Select(w => $"'{w}'"))}");
                 }
                 var wanted = filter is null ? null : Spaced(filter);
-                using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps))
-                    : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma))
+                var vaeFile = p.GetValue(vae);
+                if (vaeFile is not null && p.GetValue(teacher) is null && p.GetValue(checkpoint) is null)
+                    throw new ArgumentException("--vae goes with --teacher or --checkpoint (a world model file carries its own decoder)");
+                using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps), vae: vaeFile)
+                    : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma), vae: vaeFile)
                     : WorldClipSampler.FromWorldFile(p.GetValue(world) ?? WorldModelFile.DefaultPath);
                 var dir = p.GetValue(outDir)!;
                 Directory.CreateDirectory(dir);

@@ -29,6 +29,10 @@ public static class EngineFactory
     /// <summary>The shipped tiny-world model: no weights given, and --model world (the default).</summary>
     public static bool IsWorld(WeightOptions w) => w.WanDir is null && w.Checkpoint is null && w.Model == WeightOptions.World;
 
+    /// <summary>The latent side a stream uses unless told, for the tiny models (null: the pipeline's HOCON default).</summary>
+    public static int? DefaultLatentSide(WeightOptions w) =>
+        IsWorld(w) ? WorldModelFile.LatentSide(WorldModelFile.DefaultPath) : IsTiny(w) ? WorldModelFile.PixelLatentSide : null;
+
     /// <summary>The decoder a stream uses unless told: the world's, the latent preview for the other tiny models, else the VAE.</summary>
     public static string DefaultDecoder(WeightOptions w) => IsWorld(w) ? WorldDecodeEngine.Name : IsTiny(w) ? "preview" : "vae";
 

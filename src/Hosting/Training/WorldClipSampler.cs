@@ -15,7 +15,6 @@ namespace SelfForcing.Hosting.Training;
 /// </summary>
 public sealed class WorldClipSampler : IDisposable
 {
-    public const int LatentSize = 16;
     private readonly WanModel? _teacher;
     private readonly CausalWanModel? _student;
     private readonly WorldTextEncodeEngine _text;
@@ -24,6 +23,10 @@ public sealed class WorldClipSampler : IDisposable
     public int OdeSteps { get; private init; } = 24;
     public double Shift { get; init; } = 5.0;
     public double GuidanceScale { get; private init; } = 3.0;
+    /// <summary>The latents' decoder: a <c>train world-vae</c> file's (the model was trained on its latents), or null
+    /// for <see cref="WorldLatents"/>. Owned by the sampler.</summary>
+    public WorldAutoencoder? Vae { get; init; }
+    private int LatentSize => Vae is null ? WorldModelFile.PixelLatentSide : WorldModelFile.VaeLatentSide;
 
     private WorldClipSampler(WanModel? teacher, CausalWanModel? student, WorldTextEncodeEngine text)
     {
@@ -32,21 +35,24 @@ public sealed class WorldClipSampler : IDisposable
     }
 
     /// <summary>A <c>train teacher</c> folder with the world text encoder of <paramref name="textSeed"/>.</summary>
-    public static WorldClipSampler FromTeacher(string folder, double guidanceScale = 3.0, int odeSteps = 24, long textSeed = 0) =>
+    public static WorldClipSampler FromTeacher(string folder, double guidanceScale = 3.0, int odeSteps = 24, long textSeed = 0, string? vae = null) =>
         new(RecipeFiles.LoadTeacher(folder), null, new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, textSeed))
         {
-            GuidanceScale = guidanceScale, OdeSteps = odeSteps,
+            GuidanceScale = guidanceScale, OdeSteps = odeSteps, Vae = vae is null ? null : WorldAutoencoder.Load(vae),
         };
 
     /// <summary>A checkpoint folder (<c>train ode-init</c> or DMD) with the world text encoder of <paramref name="textSeed"/>.</summary>
-    public static WorldClipSampler FromCheckpoint(string folder, bool useEma, long textSeed = 0)
+    public static WorldClipSampler FromCheckpoint(string folder, bool useEma, long textSeed = 0, string? vae = null)
     {
         var config = RecipeFiles.ReadConfig(Path.Combine(folder, RecipeFiles.ConfigFile)) with { LocalAttnSize = WorldModelFile.DefaultLocalAttnSize, SinkSize = 0 };
         var group = useEma && File.Exists(Path.Combine(folder, "generator_ema.safetensors")) ? "generator_ema" : "generator";
         var model = new CausalWanModel(config);
         using (var state = Model.Checkpoints.StateDict.Open(Path.Combine(folder, group + ".safetensors"))) state.WithPrefix("model.").LoadInto(model, group);
         model.eval();
-        return new(null, model, new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, textSeed));
+        return new(null, model, new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, textSeed))
+        {
+            Vae = vae is null ? null : WorldAutoencoder.Load(vae),
+        };
     }
 
     /// <summary>A <see cref="WorldModelFile"/> (the shipped default model).</summary>
@@ -55,7 +61,10 @@ public sealed class WorldClipSampler : IDisposable
         var engines = WorldModelFile.Engines(path, new Actors.PipelineSettings());
         var denoise = (SelfForcingDenoiseEngine)engines.Denoise;
         engines.Decode.Dispose();
-        return new(null, denoise.Model, (WorldTextEncodeEngine)engines.Text);
+        return new(null, denoise.Model, (WorldTextEncodeEngine)engines.Text)
+        {
+            Vae = WorldModelFile.LatentSide(path) == WorldModelFile.VaeLatentSide ? WorldAutoencoder.Load(path, WorldModelFile.VaePrefix) : null,
+        };
     }
 
     /// <summary>The held-out caption of world seed <paramref name="seed"/>.</summary>
@@ -88,7 +97,8 @@ public sealed class WorldClipSampler : IDisposable
                 else x0.Dispose();
             latents = cat(kept);
         }
-        return WorldLatents.ToRgb(WorldLatents.Decode(latents.to(ScalarType.Float32)));
+        var pixels = Vae is null ? WorldLatents.Decode(latents.to(ScalarType.Float32)) : Vae.Decode(latents.to(ScalarType.Float32));
+        return WorldLatents.ToRgb(pixels);
     }
 
     public void Dispose()
@@ -97,5 +107,6 @@ public sealed class WorldClipSampler : IDisposable
         _student?.Dispose();
         _text.Dispose();
         _unconditional.Dispose();
+        Vae?.Dispose();
     }
 }

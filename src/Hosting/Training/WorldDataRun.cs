@@ -13,13 +13,18 @@ public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int F
     public double? FastSpeed { get; init; }
     public int? LeadFrames { get; init; }
     public int? TrailFrames { get; init; }
+    /// <summary>A <c>train world-vae</c> file: latents through its encoder instead of <see cref="WorldLatents"/>.</summary>
+    public string? Vae { get; init; }
 
     /// <summary>The world these options draw from; an impossible combination is refused naming the flags.</summary>
-    public WorldSettings World()
+    public WorldSettings World() => WorldFrom(Frames, SlowSpeed, FastSpeed, LeadFrames, TrailFrames);
+
+    /// <summary>The world of the <c>--frames --slow-speed --fast-speed --lead-frames --trail-frames</c> flags (null = default).</summary>
+    public static WorldSettings WorldFrom(int frames, double? slowSpeed, double? fastSpeed, int? leadFrames, int? trailFrames)
     {
         var d = WorldSettings.Default;
-        var w = d with { Frames = Frames, SlowSpeed = SlowSpeed ?? d.SlowSpeed, FastSpeed = FastSpeed ?? d.FastSpeed, LeadFrames = LeadFrames ?? d.LeadFrames,
-            TrailFrames = TrailFrames ?? d.TrailFrames };
+        var w = d with { Frames = frames, SlowSpeed = slowSpeed ?? d.SlowSpeed, FastSpeed = fastSpeed ?? d.FastSpeed, LeadFrames = leadFrames ?? d.LeadFrames,
+            TrailFrames = trailFrames ?? d.TrailFrames };
         try { return w.Validate(); }
         catch (ArgumentException e)
         {
@@ -30,7 +35,8 @@ public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int F
 
 /// <summary>
 /// <c>selfforcing train world-data</c>: the tiny world as a training set for <c>train teacher</c> / <c>ode-pairs</c> /
-/// DMD — clips of seeds SEED … SEED+N−1 as <c>latents</c> [N, F, 16, h, w] (<see cref="WorldLatents"/>), their captions
+/// DMD — clips of seeds SEED … SEED+N−1 as <c>latents</c> [N, F, 16, h, w] (<see cref="WorldLatents"/>, or a
+/// <see cref="WorldAutoencoder"/>'s with <c>--vae</c>), their captions
 /// through <see cref="WorldTextEncodeEngine"/> as <c>prompt_embeds</c> [N, L, D], and the empty caption as
 /// <c>negative_prompt_embeds</c> [1, L, D] (the unconditional branch of condition dropout and CFG). The captions go in
 /// the file's metadata, one per line, so a run can be checked against them.
@@ -46,7 +52,9 @@ public static class WorldDataRun
         if (o.TextLen < WorldVocabulary.LongestCaption) throw new ArgumentException($"--text-len must hold the longest caption ({WorldVocabulary.LongestCaption} tokens)");
         var settings = o.World();
         using var encoder = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        using var vae = o.Vae is null ? null : WorldAutoencoder.Load(o.Vae);
         using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
         var latents = new List<Tensor>(o.Count);
         var prompts = new List<Tensor>(o.Count);
         var captions = new List<string>(o.Count);
@@ -54,7 +62,7 @@ public static class WorldDataRun
         {
             var video = WorldVideo.Sample(settings, s);
             var caption = CaptionGrammar.Render(video.Caption);
-            latents.Add(WorldLatents.Encode(video.Frames));
+            latents.Add(vae is null ? WorldLatents.Encode(video.Frames) : vae.Encode(WorldAutoencoder.Pixels(video.Frames)));
             prompts.Add(encoder.Encode(caption));
             captions.Add(caption);
         }
@@ -70,7 +78,7 @@ public static class WorldDataRun
             ["text_seed"] = o.TextSeed.ToString(inv),
             ["slow_speed"] = settings.SlowSpeed.ToString("R", inv), ["fast_speed"] = settings.FastSpeed.ToString("R", inv),
             ["lead_frames"] = settings.LeadFrames.ToString(inv), ["trail_frames"] = settings.TrailFrames.ToString(inv),
-            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["captions"] = string.Join('\n', captions),
+            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["latent_map"] = o.Vae is null ? "space-to-depth" : $"world-vae {Path.GetFileName(o.Vae)}", ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
     }

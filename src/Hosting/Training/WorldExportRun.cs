@@ -2,11 +2,16 @@ using System.Globalization;
 using SelfForcing.Actors.Engines;
 using SelfForcing.Model.Checkpoints;
 using SelfForcing.Model.Dit;
+using SelfForcing.World;
 using static TorchSharp.torch;
 
 namespace SelfForcing.Hosting.Training;
 
-public sealed record WorldExportRunOptions(string Checkpoint, bool UseEma, long TextSeed, int TextLen, int TextDim, string Out);
+public sealed record WorldExportRunOptions(string Checkpoint, bool UseEma, long TextSeed, int TextLen, int TextDim, string Out)
+{
+    /// <summary>The <c>train world-vae</c> file whose latents the generator was trained on; it ships in the file.</summary>
+    public string? Vae { get; init; }
+}
 
 /// <summary>
 /// <c>selfforcing train world-export</c>: a DMD (or ODE-init) checkpoint folder's generator — its EMA when it has one and
@@ -21,11 +26,13 @@ public static class WorldExportRun
         using var generator = new CausalWanModel(config);
         using (var state = StateDict.Open(Path.Combine(o.Checkpoint, group + ".safetensors"))) state.WithPrefix("model.").LoadInto(generator, group);
         using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        using var vae = o.Vae is null ? null : WorldAutoencoder.Load(o.Vae);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
         WorldModelFile.Save(o.Out, generator, text, new Dictionary<string, string>
         {
             ["source"] = $"{Path.GetFileName(Path.GetFullPath(o.Checkpoint))}/{group}", ["text_seed"] = o.TextSeed.ToString(CultureInfo.InvariantCulture),
-        });
-        log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder (seed {o.TextSeed})");
+            ["latent_map"] = o.Vae is null ? "space-to-depth" : $"world-vae {Path.GetFileName(o.Vae)}",
+        }, vae);
+        log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder (seed {o.TextSeed})" + (vae is null ? "" : $" + the world VAE {o.Vae}"));
     }
 }
