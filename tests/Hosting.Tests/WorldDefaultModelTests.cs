@@ -36,6 +36,42 @@ public class WorldDefaultModelTests
     }
 
     [Fact]
+    public void A_world_model_file_with_a_vae_streams_its_8x8_latents_and_decodes_them_through_it()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"sf-world-vae-model-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var generator = new CausalWanModel(WanConfig.World);
+            generator.InitializeRandom(7, std: 0.05);
+            using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, seed: 3);
+            manual_seed(5);
+            using var vae = new WorldAutoencoder();
+            vae.eval();
+            var clip = WorldAutoencoder.Pixels(WorldVideo.Sample(WorldSettings.Default with { Frames = 3 }, 11).Frames);
+            using (no_grad()) vae.SetLatentStatistics(vae.Posterior(clip).Mean);
+            WorldModelFile.Save(path, generator, text, new Dictionary<string, string>(), vae);
+            Assert.Equal(WorldModelFile.VaeLatentSide, WorldModelFile.LatentSide(path));
+
+            using var engines = WorldModelFile.Engines(path, new PipelineSettings());
+            var decoder = Assert.IsType<WorldDecodeEngine>(engines.Decode);
+            using var noGrad = no_grad();
+            var latents = vae.Encode(clip);
+            var (pixels, next) = decoder.Decode(WorldDecodeEngine.Name, decoder.Initial(WorldDecodeEngine.Name), latents.unsqueeze(0));
+            next.Dispose();
+            Assert.Equal([1, 3, 3, 64, 64], pixels.shape);
+            // The shipped VAE's decoder, enlarged 2x (nearest), clamped: not the space-to-depth map's reading of the same values.
+            var expected = vae.Decode(latents).clamp(-1, 1).repeat_interleave(2, 2).repeat_interleave(2, 3);
+            Assert.True(pixels[0].allclose(expected, rtol: 1e-5, atol: 1e-5), "the stream is not decoded by the file's VAE");
+
+            // A file without one keeps the 2x2 space-to-depth latents.
+            WorldModelFile.Save(path, generator, text, new Dictionary<string, string>());
+            Assert.Equal(WorldModelFile.PixelLatentSide, WorldModelFile.LatentSide(path));
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
     public void Generate_without_weights_writes_a_world_video()
     {
         Assert.True(File.Exists(WorldModelFile.DefaultPath), $"the shipped model is missing: {WorldModelFile.DefaultPath}");
