@@ -46,6 +46,14 @@ public sealed class WorldCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_sample_refuses_a_vae_without_a_teacher_or_checkpoint()
+    {
+        var alone = RunCli("world-sample", "--out", Path.Combine(_dir.FullName, "v"), "--count", "1", "--vae", "x.safetensors");
+        Assert.Equal(1, alone.Rc);
+        Assert.Contains("--vae goes with --teacher or --checkpoint", alone.Err);
+    }
+
+    [Fact]
     public void World_writes_clips_that_eval_world_reads_back_right()
     {
         var outDir = Sample(3, 21);
