@@ -22,8 +22,9 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
     public const int Channels = WorldLatents.Channels;
     public const int Factor = 4;
     public const string Kind = "world-vae";
-    // Both convolutions at the pixels take a fourth, zero channel: with 3 channels this libtorch's CPU backward gave
-    // NaN weight gradients at random (the same step, the same inputs; seen on AMD EPYC), with 4 never.
+    // A fourth, zero input channel, a fourth output channel that is dropped, and upsampling by broadcast: the layout the
+    // README's VAE was measured with, kept so that file loads. They were tried against NaN gradients whose cause was
+    // elsewhere (two-thread convolution backward, see WorldVaeRun) and cost nothing.
     private const int Hidden = 64;
 
     private readonly Sequential encoder;
@@ -62,7 +63,8 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
         return (moments[0], moments[1].clamp(-30, 20));
     }
 
-    /// <summary>Unnormalised latents [F, 16, h, w] → pixels [F, 3, 4h, 4w] in about [−1, 1] (unclamped).</summary>
+    /// <summary>Unnormalised latents [F, 16, h, w] → pixels [F, 3, 4h, 4w] in about [−1, 1] (unclamped; the last
+    /// convolution's fourth channel is dropped).</summary>
     public Tensor DecodeRaw(Tensor z) => decoder.call(z).narrow(1, 0, 3);
 
     /// <summary>Pixels [F, 3, H, W] in [−1, 1] (H, W multiples of 4) → normalised latents [F, 16, H/4, W/4] (the posterior mean).</summary>
@@ -122,8 +124,7 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
         return vae;
     }
 
-    /// <summary>Nearest 2× by broadcasting: autograd of TorchSharp's interpolate with scale factors gave NaN gradients
-    /// at random here (a use-after-free of the factors, it seems), this has no such argument.</summary>
+    /// <summary>Nearest 2× by broadcasting (the same values as nearest interpolation).</summary>
     private sealed class Double2x() : Module<Tensor, Tensor>(nameof(Double2x))
     {
         public override Tensor forward(Tensor x)
