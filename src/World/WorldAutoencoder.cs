@@ -100,9 +100,8 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
     /// <summary>Moves the weights (for a decoder on another device than the CPU).</summary>
     public void MoveTo(Device device) => this.to(device);
 
-    /// <summary>The frames of an RGB24 clip as [F, 3, H, W] in [−1, 1].</summary>
-    public static Tensor Pixels(RgbFrames frames) =>
-        tensor(frames.Data, [frames.Count, frames.Height, frames.Width, 3]).to(ScalarType.Float32).div(127.5).sub(1).permute(0, 3, 1, 2).contiguous();
+    /// <summary>The <c>latent_map</c> a data or model file records: the VAE file's name, or the fixed map.</summary>
+    public static string LatentMap(string? vaePath) => vaePath is null ? "space-to-depth" : $"{Kind} {Path.GetFileName(vaePath)}";
 
     public void Save(string path, IReadOnlyDictionary<string, string> metadata)
     {

@@ -29,10 +29,18 @@ public static class WorldLatents
     public static Tensor Encode(RgbFrames frames)
     {
         using var scope = NewDisposeScope();
-        var pixels = tensor(frames.Data, [frames.Count, frames.Height, frames.Width, 3]).to(ScalarType.Float32)
-            .div(127.5).sub(1).permute(0, 3, 1, 2);
-        return Encode(pixels).MoveToOuterDisposeScope();
+        return Encode(Pixels(frames)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>RGB24 frames as [F, 3, H, W] float32 in [−1, 1] on the CPU (what both latent maps take).</summary>
+    public static Tensor Pixels(RgbFrames frames)
+    {
+        using var scope = NewDisposeScope();
+        return Unit(tensor(frames.Data, [frames.Count, frames.Height, frames.Width, 3])).permute(0, 3, 1, 2).contiguous().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Bytes (any shape) → float32 in [−1, 1]: b / 127.5 − 1, the inverse of <see cref="ToRgb"/>'s rounding.</summary>
+    public static Tensor Unit(Tensor bytes) => bytes.to(ScalarType.Float32).div(127.5).sub(1);
 
     /// <param name="pixels">[F, 3, H, W] in [−1, 1], H and W even.</param>
     /// <returns>[F, 16, H/2, W/2] on the pixels' device.</returns>

@@ -241,7 +241,7 @@ public sealed class TrainRecipeCommandTests : IDisposable
             var latents = RecipeFiles.ReadTensors(P("vae-data.safetensors"), ["latents"])["latents"];
             Assert.Equal([2, 3, 16, 8, 8], latents.shape);
             using var noGrad = no_grad();
-            var expected = trained.Encode(WorldAutoencoder.Pixels(WorldVideo.Sample(world, 41).Frames));
+            var expected = trained.Encode(WorldLatents.Pixels(WorldVideo.Sample(world, 41).Frames));
             Assert.True(expected.allclose(latents[1], rtol: 1e-5, atol: 1e-5), "clip 1 is not its frames through the VAE's encoder");
         }
 

@@ -48,7 +48,7 @@ public class WorldDefaultModelTests
             manual_seed(5);
             using var vae = new WorldAutoencoder();
             vae.eval();
-            var clip = WorldAutoencoder.Pixels(WorldVideo.Sample(WorldSettings.Default with { Frames = 3 }, 11).Frames);
+            var clip = WorldLatents.Pixels(WorldVideo.Sample(WorldSettings.Default with { Frames = 3 }, 11).Frames);
             using (no_grad()) vae.SetLatentStatistics(vae.Posterior(clip).Mean);
             WorldModelFile.Save(path, generator, text, new Dictionary<string, string>(), vae);
             Assert.Equal(WorldModelFile.VaeLatentSide, WorldModelFile.LatentSide(path));

@@ -7,7 +7,7 @@ public sealed class WorldAutoencoderTests : IDisposable
 {
     private readonly DirectoryInfo _dir = Directory.CreateTempSubdirectory("sf-world-vae-");
 
-    private static Tensor Clip(long seed) => WorldAutoencoder.Pixels(WorldVideo.Sample(WorldSettings.Default with { Frames = 5 }, seed).Frames);
+    private static Tensor Clip(long seed) => WorldLatents.Pixels(WorldVideo.Sample(WorldSettings.Default with { Frames = 5 }, seed).Frames);
 
     [Fact]
     public void Frames_become_16_channels_at_a_quarter_of_the_side_and_decode_back_to_pixels()

@@ -59,8 +59,9 @@ public static class GenerateCommand
             using var engines = EngineFactory.Build(o.Weights, settings, stderr);
             using var system = ActorSystem.Create("selfforcing", hocon);
             var pipeline = SelfForcingPipeline.Start(system, settings, engines);
-            int height = o.LatentHeight ?? EngineFactory.DefaultLatentSide(o.Weights) ?? settings.DefaultLatentHeight;
-            int width = o.LatentWidth ?? EngineFactory.DefaultLatentSide(o.Weights) ?? settings.DefaultLatentWidth;
+            int? side = EngineFactory.DefaultLatentSide(o.Weights);
+            int height = o.LatentHeight ?? side ?? settings.DefaultLatentHeight;
+            int width = o.LatentWidth ?? side ?? settings.DefaultLatentWidth;
             string decoder = o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights);
             for (int i = 0; i < o.Prompts.Length; i++)
             {

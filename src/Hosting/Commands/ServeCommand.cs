@@ -81,9 +81,10 @@ public static class ServeCommand
             if (o.UnloadTextEncoder) pipelineSettings = pipelineSettings with { UnloadTextEncoderAfterUse = true };
             WeightFiles.Validate(o.Weights); // before anything heavy loads
             using var metrics = o.MetricsPort is int port ? new Prometheus.MetricServer("localhost", port).Start() : null;
+            int? side = EngineFactory.DefaultLatentSide(o.Weights);
             // Load progress goes to stderr; stdout carries the ready line a supervisor waits for.
             host = await ServeHost.StartAsync(hocon, settings, () => EngineFactory.Build(o.Weights, pipelineSettings, stderr), o.Decoder ?? EngineFactory.DefaultDecoder(o.Weights),
-                o.LatentHeight ?? EngineFactory.DefaultLatentSide(o.Weights), o.LatentWidth ?? EngineFactory.DefaultLatentSide(o.Weights), stderr, ct: stop.Token);
+                o.LatentHeight ?? side, o.LatentWidth ?? side, stderr, ct: stop.Token);
             string roleNames = string.Join(", ", host.Cluster.Roles.Select(NodeRoles.Name));
             if (host.NodeAddress is { } node) stdout.WriteLine($"cluster node {node} up with roles {roleNames}");
             if (host.Cluster.Roles.Contains(NodeRole.Api)) stdout.WriteLine($"serving on {settings.NatsUrl} (api subject {host.Api.Subjects.Api})");

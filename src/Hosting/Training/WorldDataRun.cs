@@ -62,7 +62,7 @@ public static class WorldDataRun
         {
             var video = WorldVideo.Sample(settings, s);
             var caption = CaptionGrammar.Render(video.Caption);
-            latents.Add(vae is null ? WorldLatents.Encode(video.Frames) : vae.Encode(WorldAutoencoder.Pixels(video.Frames)));
+            latents.Add(vae is null ? WorldLatents.Encode(video.Frames) : vae.Encode(WorldLatents.Pixels(video.Frames)));
             prompts.Add(encoder.Encode(caption));
             captions.Add(caption);
         }
@@ -78,7 +78,7 @@ public static class WorldDataRun
             ["text_seed"] = o.TextSeed.ToString(inv),
             ["slow_speed"] = settings.SlowSpeed.ToString("R", inv), ["fast_speed"] = settings.FastSpeed.ToString("R", inv),
             ["lead_frames"] = settings.LeadFrames.ToString(inv), ["trail_frames"] = settings.TrailFrames.ToString(inv),
-            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["latent_map"] = o.Vae is null ? "space-to-depth" : $"world-vae {Path.GetFileName(o.Vae)}", ["captions"] = string.Join('\n', captions),
+            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae), ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
     }

@@ -31,7 +31,7 @@ public static class WorldExportRun
         WorldModelFile.Save(o.Out, generator, text, new Dictionary<string, string>
         {
             ["source"] = $"{Path.GetFileName(Path.GetFullPath(o.Checkpoint))}/{group}", ["text_seed"] = o.TextSeed.ToString(CultureInfo.InvariantCulture),
-            ["latent_map"] = o.Vae is null ? "space-to-depth" : $"world-vae {Path.GetFileName(o.Vae)}",
+            ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae),
         }, vae);
         log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder (seed {o.TextSeed})" + (vae is null ? "" : $" + the world VAE {o.Vae}"));
     }

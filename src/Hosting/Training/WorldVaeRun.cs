@@ -61,7 +61,7 @@ public static class WorldVaeRun
             using var scope = NewDisposeScope();
             double progress = Math.Min(1, Math.Max((step - 1) / (double)o.Steps, o.MaxSeconds > 0 ? clock.Elapsed.TotalSeconds / o.MaxSeconds : 0));
             optimizer.LearningRate = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
-            var x = frames.index_select(0, batches.Next()).to(ScalarType.Float32).div(127.5).sub(1);
+            var x = WorldLatents.Unit(frames.index_select(0, batches.Next()));
             vae.zero_grad();
             var (mean, logVar) = vae.Posterior(x);
             var z = mean.add(logVar.mul(0.5).exp().mul(randn(mean.shape, generator: noise)));
@@ -90,7 +90,7 @@ public static class WorldVaeRun
         using (no_grad())
         {
             using var scope = NewDisposeScope();
-            var sample = frames.narrow(0, 0, Math.Min(frames.shape[0], 4096)).to(ScalarType.Float32).div(127.5).sub(1);
+            var sample = WorldLatents.Unit(frames.narrow(0, 0, Math.Min(frames.shape[0], 4096)));
             vae.SetLatentStatistics(vae.Posterior(sample).Mean);
         }
         var inv = CultureInfo.InvariantCulture;
@@ -134,7 +134,7 @@ public static class WorldVaeRun
         {
             using var scope = NewDisposeScope();
             var video = WorldVideo.Sample(world, s);
-            var frames = WorldLatents.ToRgb(vae.forward(WorldAutoencoder.Pixels(video.Frames)));
+            var frames = WorldLatents.ToRgb(vae.forward(WorldLatents.Pixels(video.Frames)));
             accuracy.Add(WorldScore.Of(video.Caption, evaluator.Observe(frames)));
         }
         return accuracy;
@@ -159,7 +159,7 @@ public static class WorldVaeRun
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var x = Frames(world, HeldOutSeed, clips).to(ScalarType.Float32).div(127.5).sub(1);
+        var x = WorldLatents.Unit(Frames(world, HeldOutSeed, clips));
         var error = vae.Decode(vae.Encode(x)).clamp(-1, 1).sub(x).abs();
         return (error.mean().item<float>(), error.gt(0.5).to(ScalarType.Float32).mean().item<float>());
     }
