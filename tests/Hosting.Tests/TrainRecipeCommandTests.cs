@@ -149,6 +149,27 @@ public sealed class TrainRecipeCommandTests : IDisposable
         var schedule = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--lr-schedule", "linear");
         Assert.Equal(1, schedule.Rc);
         Assert.Contains("--lr-schedule must be constant or cosine", schedule.Err);
+        var weighting = Train("teacher", "--data", P("data.safetensors"), "--out", P("t"), "--steps", "1", "--loss-weight", "median");
+        Assert.Equal(1, weighting.Rc);
+        Assert.Contains("--loss-weight must be reference or uniform", weighting.Err);
+    }
+
+    [Fact]
+    public void Uniform_loss_weight_trains_on_the_same_draws_with_a_different_loss()
+    {
+        WriteData();
+        string[] common = ["teacher", "--data", P("data.safetensors"), "--steps", "2", "--batch-size", "2", "--seed", "5"];
+        Assert.Equal(0, Train([.. common, "--out", P("ref")]).Rc);
+        var r = Train([.. common, "--out", P("uni"), "--loss-weight", "uniform"]);
+        Assert.True(r.Rc == 0, r.Err);
+        static (double T, double Loss) First(string dir)
+        {
+            var e = System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(dir, TeacherRun.MetricsFile)).First()).RootElement;
+            return (e.GetProperty("mean_timestep").GetDouble(), e.GetProperty("loss").GetDouble());
+        }
+        var (a, b) = (First(P("ref")), First(P("uni")));
+        Assert.Equal(a.T, b.T, 6);
+        Assert.NotEqual(a.Loss, b.Loss);
     }
 
     [Fact]

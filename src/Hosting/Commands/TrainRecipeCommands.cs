@@ -163,13 +163,19 @@ public static class TrainRecipeCommands
         var stride = FrameStride("train on");
         var ema = new Option<double>("--ema") { Description = "decay of a moving average of the weights, saved as the teacher (0 = none; e.g. 0.999)" };
         var schedule = new Option<string>("--lr-schedule") { Description = "constant, or cosine (to zero by --steps or --max-seconds)", DefaultValueFactory = _ => "constant" };
+        var lossWeight = new Option<string>("--loss-weight")
+        {
+            Description = "reference (the reference's bump around t = 500, near zero at both ends) or uniform (every timestep counts the same; for training from scratch)",
+            DefaultValueFactory = _ => "reference",
+        };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
-            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, stride, ema, schedule,
+            data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, stride, ema, schedule, lossWeight,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
             p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift),
-            InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)! }, stdout ?? Console.Out)));
+            InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)!,
+            LossWeight = p.GetValue(lossWeight)! }, stdout ?? Console.Out)));
         return cmd;
     }
 

@@ -37,6 +37,11 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
     /// <summary>"constant", or "cosine": the rate falls to zero along the run's progress (the larger of step / steps and
     /// elapsed / <see cref="MaxSeconds"/>, so a run sized by wall time ends its decay in time).</summary>
     public string LrSchedule { get; init; } = "constant";
+    /// <summary>"reference": each sample's loss weighted by the scheduler's training weight, a bump around t = 500 that is
+    /// near zero at both ends of the grid (the reference's, made for fine-tuning a trained Wan); "uniform": every timestep
+    /// counts the same, as flow matching from scratch is usually trained — the high-noise steps, where a sample's layout
+    /// and motion are decided, keep their share of the gradient.</summary>
+    public string LossWeight { get; init; } = "reference";
 }
 
 /// <summary>
@@ -55,6 +60,7 @@ public static class TeacherRun
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
         if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
         if (o.LrSchedule is not ("constant" or "cosine")) throw new ArgumentException($"--lr-schedule must be constant or cosine, got '{o.LrSchedule}'");
+        if (o.LossWeight is not ("reference" or "uniform")) throw new ArgumentException($"--loss-weight must be reference or uniform, got '{o.LossWeight}'");
         var config = RecipeFiles.ReadConfig(o.InitFrom, o.ModelConfig);
         var data = RecipeFiles.ReadTensors(o.Data, ["latents", "prompt_embeds"], ["negative_prompt_embeds"]);
         var latents = data["latents"];
@@ -81,7 +87,7 @@ public static class TeacherRun
         {
             Optimizer = new AdamWSettings(o.LearningRate, 0.9, 0.999, 0.01), ConditionDropout = o.ConditionDropout,
             GradientCheckpointing = o.GradientCheckpointing, MixedPrecision = o.MixedPrecision, TimestepShift = o.TimestepShift,
-            EmaDecay = o.EmaDecay,
+            EmaDecay = o.EmaDecay, UseTrainingWeight = o.LossWeight == "reference",
         };
         using var trainer = new TeacherTrainer(model, settings, random);
         using var order = new Generator((ulong)o.Seed + 2);

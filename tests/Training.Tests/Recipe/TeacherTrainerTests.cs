@@ -1,4 +1,6 @@
 using SelfForcing.Model.Dit;
+using SelfForcing.Model.Sampling;
+using SelfForcing.Training.Objectives;
 using SelfForcing.Training.Ode;
 using SelfForcing.Training.Randomness;
 using SelfForcing.Training.Teacher;
@@ -70,5 +72,35 @@ public class TeacherTrainerTests(ITestOutputHelper output)
         var (latents, prompts) = TinyWorldData.Data();
         Assert.Throws<ArgumentException>(() => trainer.TrainStep(latents, prompts));
         latents.Dispose(); prompts.Dispose();
+    }
+    [Fact]
+    public void The_reference_loss_weight_starves_the_highest_noise_and_uniform_weighs_every_timestep_alike()
+    {
+        TorchThreads.UseOne();
+        // The reference's bump: zero at the top of the grid, where a from-scratch teacher must learn to place objects.
+        var grid = new FlowMatchScheduler(2.0);
+        float peak = grid.LinearTimestepsWeights.Max();
+        Assert.True(grid.TrainingWeight(1000f) < 0.01f * peak, $"weight at t = 1000: {grid.TrainingWeight(1000f)} of {peak}");
+        Assert.True(grid.TrainingWeight(950f) < 0.2f * peak, $"weight at t = 950: {grid.TrainingWeight(950f)} of {peak}");
+
+        FlowMatchingLossResult Loss(bool reference)
+        {
+            using var teacher = TinyWorldData.NewTeacher();
+            using var random = new SeededTrainingRandom(7);
+            var (latents, prompts) = TinyWorldData.Data();
+            using var noGrad = no_grad();
+            return new FlowMatchingLoss(grid) { UseTrainingWeight = reference }.Compute(teacher, latents, prompts, random);
+        }
+        using var scope = NewDisposeScope();
+        var uniform = Loss(false);
+        var weighted = Loss(true);
+        Assert.True(uniform.Weight.eq(1).all().item<bool>());
+        var perFrame = (uniform.FlowPred - uniform.Target).square().mean([2, 3, 4]);
+        Assert.Equal(perFrame.mean().item<float>(), uniform.Loss.item<float>(), 5);
+        // The same draws, so the same per-frame errors; only the weighting differs.
+        Assert.True(weighted.FlowPred.allclose(uniform.FlowPred));
+        var expected = (perFrame * weighted.Weight.unsqueeze(1)).mean().item<float>();
+        Assert.Equal(expected, weighted.Loss.item<float>(), 5);
+        Assert.False(weighted.Weight.eq(1).all().item<bool>());
     }
 }
