@@ -37,8 +37,11 @@ public static class WorldSceneSampler
         double along = (direction.IsHorizontal() ? s.Width : s.Height) - size;
         double across = (direction.IsHorizontal() ? s.Height : s.Width) - size;
         double lead = s.LeadFrames * v;
-        double start = direction.Sign() > 0 ? rng.NextDouble() * (along - lead) : lead + rng.NextDouble() * (along - lead);
-        double side = rng.NextDouble() * across;
+        // Drawn from the StartJitter share of the room nearest the wall behind the object and around the middle across;
+        // at 1 these are the full ranges, the same numbers as before the setting existed.
+        double j = s.StartJitter;
+        double start = direction.Sign() > 0 ? rng.NextDouble() * j * (along - lead) : lead + (1 - j + j * rng.NextDouble()) * (along - lead);
+        double side = across * (0.5 - j / 2 + j * rng.NextDouble());
         var (x, y) = direction.IsHorizontal() ? (start, side) : (side, start);
         return new WorldObject(colour, shape, direction, speed, size, x, y, v);
     }

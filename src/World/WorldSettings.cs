@@ -19,6 +19,9 @@ public sealed record WorldSettings
     /// (and the evaluator) sees at the start of the clip.</summary>
     public int LeadFrames { get; init; } = 10;
     public double TwoObjectOdds { get; init; } = 0.25;
+    /// <summary>How much of the free room an object's start is drawn from (1 = all of it; 0 = against the wall behind it,
+    /// centred across): less room makes the caption decide more of the clip, so a model has less to leave to its noise.</summary>
+    public double StartJitter { get; init; } = 1.0;
     /// <summary>Fading copies of each object at its last N positions (0 = none). A trail shows in one frame which way an
     /// object moves, as motion blur does in a camera's frames; without it the direction is only in how frames differ.</summary>
     public int TrailFrames { get; init; }
@@ -35,6 +38,7 @@ public sealed record WorldSettings
         if (Width < 8 || Height < 8 || Width % 2 != 0 || Height % 2 != 0) errors.Add($"frames must be even and at least 8x8, got {Width}x{Height}");
         if (Frames < 2) errors.Add($"frames ({Frames}) must be at least 2");
         if (MinSize <= 0 || MaxSize < MinSize || MaxSize * Width >= Math.Min(Width, Height)) errors.Add($"object sizes {MinSize}..{MaxSize} must be positive, ordered and fit the frame");
+        if (StartJitter is < 0 or > 1) errors.Add($"start jitter ({StartJitter}) must be in [0, 1]");
         if (TrailFrames is < 0 or > 8) errors.Add($"trail frames ({TrailFrames}) must be 0..8");
         if (SlowSpeed <= 0 || FastSpeed <= SlowSpeed) errors.Add("speeds must be positive with fast > slow");
         if (LeadFrames < 0 || Math.Min(Width, Height) - MaxSize * Width < LeadFrames * FastSpeed * Width)

@@ -94,12 +94,12 @@ public static class TrainRecipeCommands
         var vae = new Option<string?>("--vae") { Description = "a train world-vae file: latents through its encoder (8x8 for a 32x32 world) instead of 2x2 space-to-depth" };
         var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
         {
-            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, vae,
+            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, vae,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
             p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed))
             { SlowSpeed = p.GetValue(world.Slow), FastSpeed = p.GetValue(world.Fast), LeadFrames = p.GetValue(world.Lead), TrailFrames = p.GetValue(world.Trail),
-              Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
+              StartJitter = p.GetValue(world.Jitter), Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -110,9 +110,10 @@ public static class TrainRecipeCommands
         public Option<double?> Fast { get; } = new("--fast-speed") { Description = $"a fast object's travel per frame, as a fraction of the width (default {WorldSettings.Default.FastSpeed:0.####})" };
         public Option<int?> Lead { get; } = new("--lead-frames") { Description = $"frames every object moves before it can reach a wall (default {WorldSettings.Default.LeadFrames})" };
         public Option<int?> Trail { get; } = new("--trail-frames") { Description = "fading copies of each object at its last N positions (default none)" };
+        public Option<double?> Jitter { get; } = new("--start-jitter") { Description = "share of the free room starts are drawn from: 1 = anywhere (default), 0 = against the wall behind, centred across" };
 
         public WorldSettings Settings(ParseResult p, int frames) =>
-            WorldDataRunOptions.WorldFrom(frames, p.GetValue(Slow), p.GetValue(Fast), p.GetValue(Lead), p.GetValue(Trail));
+            WorldDataRunOptions.WorldFrom(frames, p.GetValue(Slow), p.GetValue(Fast), p.GetValue(Lead), p.GetValue(Trail), p.GetValue(Jitter));
     }
 
     private static Command WorldVae(TextWriter? stdout, TextWriter? stderr)
@@ -130,7 +131,7 @@ public static class TrainRecipeCommands
         var world = new WorldFlags();
         var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
         {
-            outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, check,
+            outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, check,
         };
         cmd.SetAction(p => Guard(stderr, () =>
         {
