@@ -11,14 +11,17 @@
 #
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
 # Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
-# The shipped model's run (README "The default model"): FRAMES=21 COUNT=4000 TEACHER_BATCH=32 TEACHER_SHIFT=3
-#   TEACHER_LR=6e-4 TEACHER_EMA=0 TEACHER_SCHEDULE=constant TEACHER_SECONDS=271 DEVICE=cuda for the stages data and
-#   teacher (no stills; on an H100: 3,519 steps), then the other stages on the CPU.
+# The shipped model's run (README "The default model", twelfth session; all on this 2-core CPU):
+#   WORLD="--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3 --start-jitter 0.25"
+#   TEACHER_BATCH=16 TEACHER_STEPS=100000 TEACHER_SECONDS=2400 TEACHER_LOSS_WEIGHT=uniform PAIRS=2400 PAIR_STEPS=24
+#   ODE_INIT_STEPS=800 scripts/train-world.sh OUT vae data teacher probe pairs ode-init export
+#   (its VAE was trained on the same world without --start-jitter; OUT/world-tiny-ode-init.safetensors is the file).
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
-#      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant), PAIRS (400),
+#      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
+#      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used), PAIRS (400),
 #      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5),
 #      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3")
 set -euo pipefail
@@ -63,7 +66,8 @@ for stage in $stages; do
                timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world "${from[@]}" --out "$out/teacher" \
                  --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-6}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
                  --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
-                 --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" ;;
+                 --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" \
+                 --loss-weight "${TEACHER_LOSS_WEIGHT:-reference}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
                  --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}"
                timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
@@ -77,7 +81,7 @@ for stage in $stages; do
                  --frames $frames --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": at these budgets, the ODE-init student).
-    export)    timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
+    export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${vae[@]}" ;;
