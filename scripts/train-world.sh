@@ -14,8 +14,8 @@
 # The shipped model's run (README "The default model", twelfth session; all on this 2-core CPU):
 #   WORLD="--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3 --start-jitter 0.25"
 #   TEACHER_BATCH=16 TEACHER_STEPS=100000 TEACHER_SECONDS=2400 TEACHER_LOSS_WEIGHT=uniform PAIRS=2400 PAIR_STEPS=24
-#   ODE_INIT_STEPS=800 scripts/train-world.sh OUT vae data teacher probe pairs ode-init export
-#   (its VAE was trained on the same world without --start-jitter; OUT/world-tiny-ode-init.safetensors is the file).
+#   ODE_INIT_STEPS=800 DMD_STEPS=400 scripts/train-world.sh OUT vae data teacher probe pairs ode-init dmd export
+#   (its VAE was trained on the same world without --start-jitter; OUT/world-tiny-dmd.safetensors is the file).
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
@@ -80,7 +80,7 @@ for stage in $stages; do
                  --generator "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" --prompt-embeds "$out/world_data.safetensors" \
                  --frames $frames --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
-    # better on held-out captions (README "The default model": at these budgets, the ODE-init student).
+    # better on held-out captions (README "The default model": the DMD student since the twelfth session).
     export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
