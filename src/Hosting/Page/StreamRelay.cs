@@ -17,6 +17,8 @@ namespace SelfForcing.Hosting.Page;
 public sealed class StreamRelay(NatsApiService api, TextWriter log)
 {
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(250);
+    /// <summary>How long one message may take to send before the peer counts as gone.</summary>
+    private static readonly TimeSpan SendLimit = TimeSpan.FromSeconds(10);
     private readonly RecordReader _reader = new(api.Record.Connection, api.Record.StreamName);
     private NatsConnection Nats => api.Record.Connection;
 
@@ -53,7 +55,7 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
                     catch (OperationCanceledException) when (!closed.IsCancellationRequested) { }
                     continue;
                 }
-                await SendAsync(socket, m, subjects, closed.Token);
+                await SendAsync(socket, m, subjects);
                 seq = m.Seq + 1;
                 if (IsClosingEvent(m, subjects.Events(id))) break;
             }
@@ -87,7 +89,7 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
         if (first is null && (!plain || api.Find(id) is null))
         {
             string shown = id.Length > 40 ? id[..40] + "…" : id;
-            await SendTextAsync(socket, new JsonObject { ["type"] = "error", ["error"] = $"unknown stream '{shown}'", ["field"] = "stream" }, ct);
+            await SendTextAsync(socket, new JsonObject { ["type"] = "error", ["error"] = $"unknown stream '{shown}'", ["field"] = "stream" });
             await CloseAsync(socket, WebSocketCloseStatus.NormalClosure, "unknown stream");
             return 0;
         }
@@ -99,7 +101,7 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
         var init = await _reader.NextAsync(subjects.Video(id), 1, ct);
         var started = await _reader.NextAsync(subjects.Events(id), 1, ct);
         foreach (var m in new[] { started, init }.OfType<RecordedMessage>().OrderBy(m => m.Seq))
-            if (m.Seq < last.Seq) await SendAsync(socket, m, subjects, ct);
+            if (m.Seq < last.Seq) await SendAsync(socket, m, subjects);
         return last.Seq;
     }
 
@@ -110,7 +112,7 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
         return type is "completed" or "cancelled" or "failed";
     }
 
-    private static async Task SendAsync(WebSocket socket, RecordedMessage m, ApiSubjects subjects, CancellationToken ct)
+    private static async Task SendAsync(WebSocket socket, RecordedMessage m, ApiSubjects subjects)
     {
         var header = new JsonObject
         {
@@ -123,11 +125,20 @@ public sealed class StreamRelay(NatsApiService api, TextWriter log)
         BinaryPrimitives.WriteInt32BigEndian(frame, headerBytes.Length);
         headerBytes.CopyTo(frame, 4);
         m.Data.CopyTo(frame, 4 + headerBytes.Length);
-        await socket.SendAsync(frame, WebSocketMessageType.Binary, true, ct);
+        await SendBoundedAsync(socket, frame, WebSocketMessageType.Binary);
     }
 
-    private static Task SendTextAsync(WebSocket socket, JsonObject body, CancellationToken ct) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(body.ToJsonString()), WebSocketMessageType.Text, true, ct);
+    private static Task SendTextAsync(WebSocket socket, JsonObject body) =>
+        SendBoundedAsync(socket, Encoding.UTF8.GetBytes(body.ToJsonString()), WebSocketMessageType.Text);
+
+    // A cancelled send aborts a .NET WebSocket, after which no close handshake can be made: a browser's close that
+    // cancelled the message being sent reset the connection instead of closing it (seen once in CI). So the browser's
+    // close is checked between messages, and a send is bounded only by time (a peer that stops reading).
+    private static async Task SendBoundedAsync(WebSocket socket, byte[] data, WebSocketMessageType type)
+    {
+        using var bound = new CancellationTokenSource(SendLimit);
+        await socket.SendAsync(data, type, true, bound.Token);
+    }
 
     private static async Task WatchForCloseAsync(WebSocket socket, CancellationTokenSource closed)
     {
