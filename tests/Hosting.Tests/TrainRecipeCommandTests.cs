@@ -239,6 +239,40 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_data_draws_two_objects_as_often_as_asked_and_refuses_odds_outside_0_to_1()
+    {
+        var r = Train("world-data", "--out", P("pairs-only.safetensors"), "--count", "6", "--seed", "11", "--frames", "3", "--two-object-odds", "1");
+        Assert.True(r.Rc == 0, r.Err);
+        var world = WorldSettings.Default with { Frames = 3, TwoObjectOdds = 1 };
+        using (var file = SafeTensorsFile.Open(P("pairs-only.safetensors")))
+        {
+            Assert.Equal("1", file.Metadata["two_object_odds"]);
+            var captions = file.Metadata["captions"].Split('\n');
+            for (int i = 0; i < 6; i++)
+            {
+                var video = WorldVideo.Sample(world, 11 + i);
+                Assert.Equal(2, video.Scene.Objects.Count);
+                Assert.Equal(CaptionGrammar.Render(video.Caption), captions[i]);
+            }
+        }
+        // Without the flag the default odds draw the same clips as before the flag existed.
+        Assert.Equal(0, Train("world-data", "--out", P("default-odds.safetensors"), "--count", "6", "--seed", "11", "--frames", "3").Rc);
+        using (var file = SafeTensorsFile.Open(P("default-odds.safetensors")))
+        {
+            Assert.Equal(WorldSettings.Default.TwoObjectOdds.ToString("R", System.Globalization.CultureInfo.InvariantCulture), file.Metadata["two_object_odds"]);
+            var captions = file.Metadata["captions"].Split('\n');
+            for (int i = 0; i < 6; i++)
+                Assert.Equal(CaptionGrammar.Render(WorldVideo.Sample(WorldSettings.Default with { Frames = 3 }, 11 + i).Caption), captions[i]);
+        }
+
+        var bad = Train("world-data", "--out", P("bad.safetensors"), "--count", "1", "--two-object-odds", "1.5");
+        Assert.Equal(1, bad.Rc);
+        Assert.Contains("--two-object-odds 1.5", bad.Err);
+        Assert.Contains("two-object odds (1.5)", bad.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+    }
+
+    [Fact]
     public void World_vae_learns_the_worlds_frames_and_world_data_encodes_through_it()
     {
         var r = Train("world-vae", "--out", P("vae.safetensors"), "--count", "6", "--frames", "3", "--steps", "80", "--batch-size", "8", "--seed", "1");

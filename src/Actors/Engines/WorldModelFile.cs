@@ -79,9 +79,7 @@ public static class WorldModelFile
         {
             using (var state = StateDict.Open(path)) state.WithPrefix(GeneratorPrefix).LoadInto(model, "world generator");
             model.eval();
-            int textLen = int.Parse(file.Metadata["text_len"], CultureInfo.InvariantCulture), textDim = int.Parse(file.Metadata["text_dim"], CultureInfo.InvariantCulture);
-            text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(textLen, textDim), textDevice,
-                file.Entries.Keys.Where(k => k.StartsWith(TextPrefix, StringComparison.Ordinal)).Select(k => KeyValuePair.Create(k[TextPrefix.Length..], file.Load(k))));
+            text = TextEncoder(file, textDevice);
             var decodeDevice = Model.TorchRuntime.ParseDevice(settings.DecoderDevice);
             if (HasVae(file)) vae = WorldAutoencoder.Load(path, VaePrefix);
             return new PipelineEngines(text, new SelfForcingDenoiseEngine(model, denoiseDevice, ScalarType.Float32,
@@ -95,6 +93,20 @@ public static class WorldModelFile
             vae?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The file's world text encoder alone (e.g. to measure what its captions carry).</summary>
+    public static WorldTextEncodeEngine TextEncoder(string path, Device device)
+    {
+        using var file = Open(path);
+        return TextEncoder(file, device);
+    }
+
+    private static WorldTextEncodeEngine TextEncoder(SafeTensorsFile file, Device device)
+    {
+        int textLen = int.Parse(file.Metadata["text_len"], CultureInfo.InvariantCulture), textDim = int.Parse(file.Metadata["text_dim"], CultureInfo.InvariantCulture);
+        return new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(textLen, textDim), device,
+            file.Entries.Keys.Where(k => k.StartsWith(TextPrefix, StringComparison.Ordinal)).Select(k => KeyValuePair.Create(k[TextPrefix.Length..], file.Load(k))));
     }
 
     private static SafeTensorsFile Open(string path)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using SelfForcing.Actors.Engines;
 using SelfForcing.Hosting.Training;
 using SelfForcing.World;
 
@@ -20,6 +21,21 @@ public static class TrainRecipeCommands
         train.Subcommands.Add(OdeInit(stdout, stderr));
         train.Subcommands.Add(WorldExport(stdout, stderr));
         train.Subcommands.Add(WordProbe(stdout, stderr));
+        train.Subcommands.Add(TextBinding(stdout, stderr));
+    }
+
+    private static Command TextBinding(TextWriter? stdout, TextWriter? stderr)
+    {
+        var world = new Option<string?>("--world") { Description = "a world model file whose text encoder to measure (default: the shipped one)" };
+        var count = new Option<int>("--count") { Description = "two-object captions", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "seed of the captions drawn", DefaultValueFactory = _ => 0 };
+        var cmd = new Command("text-binding", "Does the world text encoder tell which object a direction or shape belongs to? Swapped vs replaced words.")
+        {
+            world, count, seed,
+        };
+        cmd.SetAction(p => Guard(stderr, () => TextBindingProbe.Run(p.GetValue(world) ?? WorldModelFile.DefaultPath, p.GetValue(count), p.GetValue(seed),
+            stdout ?? Console.Out)));
+        return cmd;
     }
 
     private static Command WordProbe(TextWriter? stdout, TextWriter? stderr)
@@ -94,12 +110,12 @@ public static class TrainRecipeCommands
         var vae = new Option<string?>("--vae") { Description = "a train world-vae file: latents through its encoder (8x8 for a 32x32 world) instead of 2x2 space-to-depth" };
         var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
         {
-            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, vae,
+            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, vae,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
             p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed))
             { SlowSpeed = p.GetValue(world.Slow), FastSpeed = p.GetValue(world.Fast), LeadFrames = p.GetValue(world.Lead), TrailFrames = p.GetValue(world.Trail),
-              StartJitter = p.GetValue(world.Jitter), Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
+              StartJitter = p.GetValue(world.Jitter), TwoObjectOdds = p.GetValue(world.TwoObjects), Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -111,9 +127,10 @@ public static class TrainRecipeCommands
         public Option<int?> Lead { get; } = new("--lead-frames") { Description = $"frames every object moves before it can reach a wall (default {WorldSettings.Default.LeadFrames})" };
         public Option<int?> Trail { get; } = new("--trail-frames") { Description = "fading copies of each object at its last N positions (default none)" };
         public Option<double?> Jitter { get; } = new("--start-jitter") { Description = "share of the free room starts are drawn from: 1 = anywhere (default), 0 = against the wall behind, centred across" };
+        public Option<double?> TwoObjects { get; } = new("--two-object-odds") { Description = $"share of clips with a second object (default {WorldSettings.Default.TwoObjectOdds:0.##}); held-out captions keep the default" };
 
         public WorldSettings Settings(ParseResult p, int frames) =>
-            WorldDataRunOptions.WorldFrom(frames, p.GetValue(Slow), p.GetValue(Fast), p.GetValue(Lead), p.GetValue(Trail), p.GetValue(Jitter));
+            WorldDataRunOptions.WorldFrom(frames, p.GetValue(Slow), p.GetValue(Fast), p.GetValue(Lead), p.GetValue(Trail), p.GetValue(Jitter), p.GetValue(TwoObjects));
     }
 
     private static Command WorldVae(TextWriter? stdout, TextWriter? stderr)
@@ -131,7 +148,7 @@ public static class TrainRecipeCommands
         var world = new WorldFlags();
         var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
         {
-            outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, check,
+            outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, check,
         };
         cmd.SetAction(p => Guard(stderr, () =>
         {
@@ -237,7 +254,7 @@ public static class TrainRecipeCommands
             run();
             return 0;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or IOException or InvalidDataException)
         {
             (stderr ?? Console.Error).WriteLine($"error: {e.Message}");
             return 1;

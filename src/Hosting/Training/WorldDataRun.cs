@@ -14,22 +14,25 @@ public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int F
     public int? LeadFrames { get; init; }
     public int? TrailFrames { get; init; }
     public double? StartJitter { get; init; }
+    public double? TwoObjectOdds { get; init; }
     /// <summary>A <c>train world-vae</c> file: latents through its encoder instead of <see cref="WorldLatents"/>.</summary>
     public string? Vae { get; init; }
 
     /// <summary>The world these options draw from; an impossible combination is refused naming the flags.</summary>
-    public WorldSettings World() => WorldFrom(Frames, SlowSpeed, FastSpeed, LeadFrames, TrailFrames, StartJitter);
+    public WorldSettings World() => WorldFrom(Frames, SlowSpeed, FastSpeed, LeadFrames, TrailFrames, StartJitter, TwoObjectOdds);
 
-    /// <summary>The world of the <c>--frames --slow-speed --fast-speed --lead-frames --trail-frames --start-jitter</c> flags (null = default).</summary>
-    public static WorldSettings WorldFrom(int frames, double? slowSpeed, double? fastSpeed, int? leadFrames, int? trailFrames, double? startJitter = null)
+    /// <summary>The world of the <c>--frames --slow-speed --fast-speed --lead-frames --trail-frames --start-jitter --two-object-odds</c> flags (null = default).</summary>
+    public static WorldSettings WorldFrom(int frames, double? slowSpeed, double? fastSpeed, int? leadFrames, int? trailFrames, double? startJitter = null,
+        double? twoObjectOdds = null)
     {
         var d = WorldSettings.Default;
         var w = d with { Frames = frames, SlowSpeed = slowSpeed ?? d.SlowSpeed, FastSpeed = fastSpeed ?? d.FastSpeed, LeadFrames = leadFrames ?? d.LeadFrames,
-            TrailFrames = trailFrames ?? d.TrailFrames, StartJitter = startJitter ?? d.StartJitter };
+            TrailFrames = trailFrames ?? d.TrailFrames, StartJitter = startJitter ?? d.StartJitter,
+            TwoObjectOdds = twoObjectOdds ?? d.TwoObjectOdds };
         try { return w.Validate(); }
         catch (ArgumentException e)
         {
-            throw new ArgumentException($"--frames {w.Frames}, --slow-speed {w.SlowSpeed}, --fast-speed {w.FastSpeed}, --lead-frames {w.LeadFrames}, --trail-frames {w.TrailFrames}, --start-jitter {w.StartJitter}: {e.Message}");
+            throw new ArgumentException($"--frames {w.Frames}, --slow-speed {w.SlowSpeed}, --fast-speed {w.FastSpeed}, --lead-frames {w.LeadFrames}, --trail-frames {w.TrailFrames}, --start-jitter {w.StartJitter}, --two-object-odds {w.TwoObjectOdds}: {e.Message}");
         }
     }
 }
@@ -79,7 +82,7 @@ public static class WorldDataRun
             ["text_seed"] = o.TextSeed.ToString(inv),
             ["slow_speed"] = settings.SlowSpeed.ToString("R", inv), ["fast_speed"] = settings.FastSpeed.ToString("R", inv),
             ["lead_frames"] = settings.LeadFrames.ToString(inv), ["trail_frames"] = settings.TrailFrames.ToString(inv),
-            ["start_jitter"] = settings.StartJitter.ToString("R", inv),
+            ["start_jitter"] = settings.StartJitter.ToString("R", inv), ["two_object_odds"] = settings.TwoObjectOdds.ToString("R", inv),
             ["text_init"] = WorldTextEncodeEngine.SeedInit, ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae), ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
