@@ -23,7 +23,8 @@
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
 #      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used), PAIRS (400),
 #      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5),
-#      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3")
+#      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3";
+#      the probe's held-out clips get WORLD too; it reads their one-object clips only)
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
