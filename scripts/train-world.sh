@@ -2,7 +2,11 @@
 # The tiny world's default model, from nothing, with one seed: world data → teacher (flow matching) → ODE pairs →
 # ODE-regression init of the causal student → Self-Forcing DMD → export of the EMA generator with the text encoder.
 #
-#   scripts/train-world.sh OUT [STAGE ...]      stages: data stills teacher probe pairs ode-init dmd export (default: all, in order)
+#   scripts/train-world.sh OUT [STAGE ...]      stages: text data stills teacher probe pairs ode-init dmd export (default: all, in order)
+# text: the world text encoder trained so each token names its own object (train world-text, about a minute) to
+#   OUT/world-text.safetensors; once that file exists, data, probe and export encode captions with it, not the frozen
+#   seed encoder (README "The default model", fourteenth session: the DiT reads text tokens as a bag, so a frozen random
+#   encoder cannot tell which object a direction belongs to)
 # vae (not in the default list): a tiny VAE of the world's frames (train world-vae) to OUT/world-vae.safetensors; once
 #   that file exists, every later stage works in its 8x8 latents (world-data --vae, 8x8 pairs and DMD)
 # stills: the teacher first learns still frames (the first frame of each clip: 9x the clips per step), then teacher
@@ -16,19 +20,23 @@
 #   TEACHER_BATCH=16 TEACHER_STEPS=100000 TEACHER_SECONDS=2400 TEACHER_LOSS_WEIGHT=uniform PAIRS=2400 PAIR_STEPS=24
 #   ODE_INIT_STEPS=800 DMD_STEPS=400 scripts/train-world.sh OUT vae data teacher probe pairs ode-init dmd export
 #   (its VAE was trained on the same world without --start-jitter; OUT/world-tiny-dmd.safetensors is the file).
+# The fourteenth session's model (shipped since) went on from that OUT: the text stage, then
+#   WORLD="$WORLD --two-object-odds 0.5" COUNT=24000 TEACHER_FROM=OUT/teacher TEACHER_LR=5e-4 (and the settings above)
+#   scripts/train-world.sh OUT2 text data teacher pairs ode-init dmd export   with OUT2/world-vae.safetensors = OUT's
+#   (its teacher ran with --seed 3, DMD 800 steps of which step 400 is the file; README "A text encoder that binds").
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
 #      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used), PAIRS (400),
-#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5),
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5), TEXT_STEPS (3000),
 #      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3";
 #      the probe's held-out clips get WORLD too; it reads their one-object clips only)
 set -euo pipefail
 out=${1:?usage: scripts/train-world.sh OUT [STAGE ...]}
 shift
-stages=${*:-data stills teacher probe pairs ode-init dmd export}
+stages=${*:-text data stills teacher probe pairs ode-init dmd export}
 seed=${SEED:-0}
 read -r -a sf <<< "${SELFFORCING:-dotnet run --project src/Hosting -c Release --}"
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,13 +59,15 @@ timed() {
 }
 
 for stage in $stages; do
-  vae=(); side=16
+  vae=(); side=16; text=()
   [[ -f "$out/world-vae.safetensors" ]] && { vae=(--vae "$out/world-vae.safetensors"); side=8; }
+  [[ -f "$out/world-text.safetensors" ]] && text=(--text "$out/world-text.safetensors")
   case $stage in
     vae)       timed vae "${sf[@]}" train world-vae --out "$out/world-vae.safetensors" --count 2000 --frames 9 --steps 2400 \
                  --kl-weight "${VAE_KL:-2e-5}" --max-seconds "${VAE_SECONDS:-720}" --seed "$seed" "${world[@]}" ;;
+    text)      timed text "${sf[@]}" train world-text --out "$out/world-text.safetensors" --steps "${TEXT_STEPS:-3000}" --seed "$seed" ;;
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
-                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" ;;
+                 --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" "${text[@]}" ;;
     stills)    timed stills "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world --out "$out/stills" --frames 1 \
                  --steps "${STILLS_STEPS:-4500}" --batch-size 32 --lr 1.5e-3 --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
                  --shift 2 --ema 0.998 --lr-schedule cosine --max-seconds "${STILLS_SECONDS:-0}" --device "$device" ;;
@@ -70,8 +80,8 @@ for stage in $stages; do
                  --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" \
                  --loss-weight "${TEACHER_LOSS_WEIGHT:-reference}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
-                 --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}"
-               timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" \
+                 --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" "${text[@]}"
+               timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" "${text[@]}" \
                  | tee "$out/word-probe.txt" ;;
     pairs)     timed pairs "${sf[@]}" train ode-pairs --teacher "$out/teacher" --prompts "$out/world_data.safetensors" \
                  --out "$out/ode_pairs.safetensors" --frames $frames --height $side --width $side --ode-steps "${PAIR_STEPS:-16}" --guidance-scale 3 --seed "$seed" --count "$pairs" --batch-size 16 --device "$device" ;;
@@ -83,9 +93,9 @@ for stage in $stages; do
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": the DMD student since the twelfth session).
     export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}"
+                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}" "${text[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${vae[@]}" ;;
-    *) echo "unknown stage '$stage' (vae data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
+                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${vae[@]}" "${text[@]}" ;;
+    *) echo "unknown stage '$stage' (vae text data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

@@ -56,7 +56,7 @@ public sealed class TextBindingProbeTests : IDisposable
         Model.Checkpoints.SafeTensorsWriter.Write(notWorld, new Dictionary<string, Tensor> { ["x"] = zeros(2) });
         (stdout, stderr) = (new StringWriter(), new StringWriter());
         Assert.Equal(1, Cli.Run(["train", "text-binding", "--world", notWorld], stdout, stderr));
-        Assert.Contains("is not a world model file", stderr.ToString());
+        Assert.Contains("is neither a world text encoder", stderr.ToString());
         (stdout, stderr) = (new StringWriter(), new StringWriter());
         Assert.Equal(1, Cli.Run(["train", "text-binding", "--count", "0"], stdout, stderr));
         Assert.Contains("--count must be at least 1", stderr.ToString());

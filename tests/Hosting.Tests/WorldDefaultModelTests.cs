@@ -91,10 +91,10 @@ public class WorldDefaultModelTests
         finally { dir.Delete(true); }
     }
 
-    /// <summary>The README's figures (first 60 held-out clips: colour 95.9%, shape 32.4%, direction 74.3%; chance is 20%,
+    /// <summary>The README's figures (first 60 held-out clips: colour 91.9%, shape 29.7%, direction 87.8%; chance is 20%,
     /// 33% and 25%) at thresholds several points under them, for other CPUs' kernels. Colour and direction are learnt;
     /// shape sits at chance and is asserted only so that a broken pipeline (noise everywhere) fails. Drift (chunks
-    /// 20–30) is not asserted here, for time (README: none over 30 clips).</summary>
+    /// 20–30) is not asserted here, for time (README: 40 clips).</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_follows_its_prompts()
@@ -114,6 +114,6 @@ public class WorldDefaultModelTests
 
     private static class Thresholds
     {
-        public const double Colour = 0.90, Shape = 0.26, Direction = 0.66;
+        public const double Colour = 0.86, Shape = 0.24, Direction = 0.80;
     }
 }

@@ -10,8 +10,8 @@ namespace SelfForcing.Actors.Engines;
 
 /// <summary>
 /// The tiny world's trained model as one safetensors file: the causal generator under <c>generator.</c> (Wan keys), the
-/// world text encoder under <c>text_encoder.</c> (its weights are drawn from a seed, but shipping them keeps the file
-/// the whole model), optionally the world VAE under <c>vae.</c> (then the streams are its 8×8 latents and its decoder
+/// world text encoder under <c>text_encoder.</c> (drawn from a seed or trained by <c>train world-text</c>; shipping
+/// it keeps the file the whole model), optionally the world VAE under <c>vae.</c> (then the streams are its 8×8 latents and its decoder
 /// draws them), and in the metadata the generator's <c>config.json</c> and the encoder's text length and width.
 /// <c>selfforcing train world-export</c> writes it; without weights, generate/serve/page run it.
 /// </summary>

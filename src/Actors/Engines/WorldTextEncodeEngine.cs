@@ -7,8 +7,9 @@ namespace SelfForcing.Actors.Engines;
 
 /// <summary>
 /// The tiny world's text encoder: the UMT5 encoder code at toy size over <see cref="WorldVocabulary"/> (one token per
-/// grammar word). Its weights are drawn from a seed and stay frozen, as Wan's UMT5 is while the DiT trains: the DiT
-/// learns to read whatever distinct embeddings the captions get. Words outside the vocabulary encode as UMT5's unknown id.
+/// grammar word). Its weights are drawn from a seed, or trained by <c>train world-text</c> so each token names its own
+/// object (<see cref="WorldTextFile"/>); either way they stay frozen while the DiT trains, as Wan's UMT5 does. Words
+/// outside the vocabulary encode as UMT5's unknown id.
 /// </summary>
 public sealed class WorldTextEncodeEngine : ITextEncodeEngine
 {
@@ -37,9 +38,16 @@ public sealed class WorldTextEncodeEngine : ITextEncodeEngine
         if (config.Vocab != WorldVocabulary.Size)
             throw new ArgumentException($"a world text encoder has {WorldVocabulary.Size} tokens, the config says {config.Vocab}");
         Device = device;
-        _encoder = new T5Encoder(config, device, ScalarType.Float32);
-        _encoder.InitializeReference((ulong)seed + 17);
+        _encoder = Seeded(config, device, seed);
         _encoder.eval();
+    }
+
+    /// <summary>The encoder module of <paramref name="seed"/>'s weights (what a <c>train world-text</c> run starts from).</summary>
+    public static T5Encoder Seeded(T5EncoderConfig config, Device device, long seed)
+    {
+        var encoder = new T5Encoder(config, device, ScalarType.Float32);
+        encoder.InitializeReference((ulong)seed + 17);
+        return encoder;
     }
 
     /// <summary>Given weights (e.g. the shipped world model's), loaded strictly.</summary>
@@ -49,7 +57,12 @@ public sealed class WorldTextEncodeEngine : ITextEncodeEngine
             throw new ArgumentException($"a world text encoder has {WorldVocabulary.Size} tokens, the config says {config.Vocab}");
         Device = device;
         _encoder = new T5Encoder(config, device, ScalarType.Float32);
-        _encoder.LoadWeights(weights);
+        try { _encoder.LoadWeights(weights); }
+        catch
+        {
+            _encoder.Dispose();
+            throw;
+        }
         _encoder.eval();
     }
 

@@ -22,11 +22,32 @@ public static class TrainRecipeCommands
         train.Subcommands.Add(WorldExport(stdout, stderr));
         train.Subcommands.Add(WordProbe(stdout, stderr));
         train.Subcommands.Add(TextBinding(stdout, stderr));
+        train.Subcommands.Add(WorldText(stdout, stderr));
+    }
+
+    private static Command WorldText(TextWriter? stdout, TextWriter? stderr)
+    {
+        var outFile = new Option<string>("--out") { Description = "the text encoder file to write", DefaultValueFactory = _ => "world-text.safetensors" };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 3000 };
+        var batch = new Option<int>("--batch-size") { Description = "captions per step", DefaultValueFactory = _ => 128 };
+        var lr = new Option<double>("--lr") { Description = "peak rate of a cosine schedule", DefaultValueFactory = _ => 3e-3 };
+        var seed = new Option<long>("--seed") { Description = "seed of the starting weights (as world-data's --text-seed) and of the captions drawn", DefaultValueFactory = _ => 0 };
+        var textLen = new Option<int>("--text-len") { DefaultValueFactory = _ => 20 };
+        var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
+        var twoObjects = new Option<double>("--two-object-odds") { Description = "share of captions with two objects", DefaultValueFactory = _ => 0.5 };
+        var maxSeconds = MaxSeconds();
+        var cmd = new Command("world-text", "Trains the world text encoder so each token names its own object (binding), before a DiT learns to read it.")
+        {
+            outFile, steps, batch, lr, seed, textLen, textDim, twoObjects, maxSeconds,
+        };
+        cmd.SetAction(p => Guard(stderr, () => WorldTextRun.Run(new WorldTextRunOptions(p.GetValue(outFile)!, p.GetValue(steps), p.GetValue(batch), p.GetValue(lr),
+            p.GetValue(seed), p.GetValue(textLen), p.GetValue(textDim)) { TwoObjectOdds = p.GetValue(twoObjects), MaxSeconds = p.GetValue(maxSeconds) }, stdout ?? Console.Out)));
+        return cmd;
     }
 
     private static Command TextBinding(TextWriter? stdout, TextWriter? stderr)
     {
-        var world = new Option<string?>("--world") { Description = "a world model file whose text encoder to measure (default: the shipped one)" };
+        var world = new Option<string?>("--world") { Description = "a world model file or a train world-text file whose text encoder to measure (default: the shipped model's)" };
         var count = new Option<int>("--count") { Description = "two-object captions", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "seed of the captions drawn", DefaultValueFactory = _ => 0 };
         var cmd = new Command("text-binding", "Does the world text encoder tell which object a direction or shape belongs to? Swapped vs replaced words.")
@@ -52,12 +73,13 @@ public static class TrainRecipeCommands
             DefaultValueFactory = _ => string.Join(",", TeacherWordProbe.DefaultSigmas.Select(s => s.ToString(CultureInfo.InvariantCulture))),
         };
         var device = TrainDevice();
+        var text = TextFile("the world-data --text the clips' captions were encoded with");
         var cmd = new Command("word-probe", "Does a teacher read its captions' colour, shape and direction words? Denoising error under the true caption vs one-word rivals.")
         {
-            teacher, data, count, seed, frames, stride, sigmas, device,
+            teacher, data, count, seed, frames, stride, sigmas, device, text,
         };
         cmd.SetAction(p => Guard(stderr, () => WordProbeRun.Run(new WordProbeRunOptions(p.GetValue(teacher)!, p.GetValue(data)!, p.GetValue(count),
-            p.GetValue(seed)) { Device = p.GetValue(device)!, Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), Sigmas = ParseSigmas(p.GetValue(sigmas)!) }, stdout ?? Console.Out)));
+            p.GetValue(seed)) { Device = p.GetValue(device)!, Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), Sigmas = ParseSigmas(p.GetValue(sigmas)!), Text = p.GetValue(text) }, stdout ?? Console.Out)));
         return cmd;
     }
 
@@ -81,14 +103,17 @@ public static class TrainRecipeCommands
         var textDim = new Option<int>("--text-dim") { DefaultValueFactory = _ => 32 };
         var outFile = new Option<string>("--out") { DefaultValueFactory = _ => "world-tiny.safetensors" };
         var vae = new Option<string?>("--vae") { Description = "the train world-vae file whose latents the generator learnt (shipped in the file, it decodes the streams)" };
+        var text = TextFile("the world-data --text the generator's captions were encoded with (replaces --text-seed)");
         var cmd = new Command("world-export", "One safetensors file of a trained world generator (its EMA) and the world text encoder: the default model.")
         {
-            checkpoint, raw, textSeed, textLen, textDim, outFile, vae,
+            checkpoint, raw, textSeed, textLen, textDim, outFile, vae, text,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldExportRun.Run(new WorldExportRunOptions(p.GetValue(checkpoint)!, !p.GetValue(raw), p.GetValue(textSeed),
-            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!) { Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
+            p.GetValue(textLen), p.GetValue(textDim), p.GetValue(outFile)!) { Vae = p.GetValue(vae), Text = p.GetValue(text) }, stdout ?? Console.Out)));
         return cmd;
     }
+
+    private static Option<string?> TextFile(string what) => new("--text") { Description = $"a train world-text file (or a world model file, for its encoder): {what}" };
 
     private static Option<string> ModelConfig() => new("--model-config") { Description = "'tiny' or a reference config.json", DefaultValueFactory = _ => "tiny" };
     private static Option<long> Seed() => new("--seed") { Description = "seed of the weights, batches and training draws", DefaultValueFactory = _ => 0 };
@@ -108,14 +133,15 @@ public static class TrainRecipeCommands
         var textSeed = new Option<long>("--text-seed") { Description = "seed of the world text encoder's frozen weights", DefaultValueFactory = _ => 0 };
         var world = new WorldFlags();
         var vae = new Option<string?>("--vae") { Description = "a train world-vae file: latents through its encoder (8x8 for a 32x32 world) instead of 2x2 space-to-depth" };
+        var text = TextFile("the captions' encoder instead of the frozen one of --text-seed");
         var cmd = new Command("world-data", "The tiny world as training data: latents, caption embeddings and the unconditional embedding.")
         {
-            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, vae,
+            outFile, count, seed, frames, textLen, textDim, textSeed, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, vae, text,
         };
         cmd.SetAction(p => Guard(stderr, () => WorldDataRun.Run(new WorldDataRunOptions(p.GetValue(outFile)!, p.GetValue(count), p.GetValue(seed),
             p.GetValue(frames), p.GetValue(textLen), p.GetValue(textDim), p.GetValue(textSeed))
             { SlowSpeed = p.GetValue(world.Slow), FastSpeed = p.GetValue(world.Fast), LeadFrames = p.GetValue(world.Lead), TrailFrames = p.GetValue(world.Trail),
-              StartJitter = p.GetValue(world.Jitter), TwoObjectOdds = p.GetValue(world.TwoObjects), Vae = p.GetValue(vae) }, stdout ?? Console.Out)));
+              StartJitter = p.GetValue(world.Jitter), TwoObjectOdds = p.GetValue(world.TwoObjects), Vae = p.GetValue(vae), Text = p.GetValue(text) }, stdout ?? Console.Out)));
         return cmd;
     }
 

@@ -28,10 +28,11 @@ public static class WorldSampleCommand
         var guidance = new Option<double>("--guidance-scale") { Description = "with --teacher: classifier-free guidance", DefaultValueFactory = _ => 3.0 };
         var odeSteps = new Option<int>("--ode-steps") { Description = "with --teacher: Euler steps", DefaultValueFactory = _ => 24 };
         var vae = new Option<string?>("--vae") { Description = "with --teacher or --checkpoint: the train world-vae file the model's latents came from" };
+        var text = new Option<string?>("--text") { Description = "with --teacher or --checkpoint: the train world-text file its captions were encoded with (default: the frozen seed-0 encoder)" };
         var match = new Option<string?>("--match") { Description = "only held-out captions containing these words (e.g. \"a red square\"); --count counts those" };
         var cmd = new Command("world-sample", "Clips of held-out captions from a tiny-world model, for eval-world.")
         {
-            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps, match, vae,
+            outDir, teacher, checkpoint, noEma, world, count, seed, chunks, skip, guidance, odeSteps, match, vae, text,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -51,10 +52,13 @@ public static class WorldSampleCommand
                 }
                 var wanted = filter is null ? null : Spaced(filter);
                 var vaeFile = p.GetValue(vae);
+                var textFile = p.GetValue(text);
                 if (vaeFile is not null && p.GetValue(teacher) is null && p.GetValue(checkpoint) is null)
                     throw new ArgumentException("--vae goes with --teacher or --checkpoint (a world model file carries its own decoder)");
-                using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps), vae: vaeFile)
-                    : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma), vae: vaeFile)
+                if (textFile is not null && p.GetValue(teacher) is null && p.GetValue(checkpoint) is null)
+                    throw new ArgumentException("--text goes with --teacher or --checkpoint (a world model file carries its own text encoder)");
+                using var sampler = p.GetValue(teacher) is { } t ? WorldClipSampler.FromTeacher(t, p.GetValue(guidance), p.GetValue(odeSteps), vae: vaeFile, text: textFile)
+                    : p.GetValue(checkpoint) is { } c ? WorldClipSampler.FromCheckpoint(c, !p.GetValue(noEma), vae: vaeFile, text: textFile)
                     : WorldClipSampler.FromWorldFile(p.GetValue(world) ?? WorldModelFile.DefaultPath);
                 var dir = p.GetValue(outDir)!;
                 Directory.CreateDirectory(dir);

@@ -55,9 +55,14 @@ public static class TextBindingProbe
         return 0.5 * (d.min(1).values.mean().item<float>() + d.min(0).values.mean().item<float>());
     }
 
+    /// <summary>One line: the two swaps against a replaced direction word (near 1: a swap moves the tokens as far as a new word).</summary>
+    public static string Describe(TextBindingScore s) => FormattableString.Invariant(
+        $"directions swapped {s.DirectionsSwapped:0.000}, shapes swapped {s.ShapesSwapped:0.000}, a direction replaced {s.DirectionReplaced:0.000}, a colour replaced {s.ColourReplaced:0.000} (swap/replace {s.DirectionsSwapped / s.DirectionReplaced:0.00}; token norm {s.TokenNorm:0.00})");
+
+    /// <param name="worldFile">A world model file, or a <c>train world-text</c> file (<see cref="WorldTextFile.Load"/>).</param>
     public static void Run(string worldFile, int count, int seed, TextWriter log)
     {
-        using var text = WorldModelFile.TextEncoder(worldFile, CPU);
+        using var text = WorldTextFile.Load(worldFile, CPU);
         var s = Measure(text, count, seed);
         log.WriteLine($"text-binding: {s.Captions} two-object captions through the text encoder of {worldFile}; token norm {s.TokenNorm:0.00}");
         log.WriteLine("mean nearest-token distance between a caption and the same caption with");

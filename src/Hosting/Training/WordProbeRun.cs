@@ -15,6 +15,8 @@ public sealed record WordProbeRunOptions(string Teacher, string Data, int Count,
     public int FrameStride { get; init; } = 1;
     /// <summary>Noise levels to probe at; null = <see cref="TeacherWordProbe.DefaultSigmas"/>.</summary>
     public IReadOnlyList<double>? Sigmas { get; init; }
+    /// <summary>The <c>train world-text</c> file the data's captions went through (world-data <c>--text</c>); null: the frozen encoder of the file's text seed.</summary>
+    public string? Text { get; init; }
 }
 
 /// <summary>
@@ -45,14 +47,14 @@ public static class WordProbeRun
             throw new ArgumentException($"{o.Data}: {captions.Length} captions for latents [{string.Join(", ", latents.shape)}] and prompt_embeds [{string.Join(", ", embeds.shape)}]");
         latents = RecipeFiles.FirstFrames(latents, o.Frames, o.Data, o.FrameStride);
 
-        using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor((int)embeds.shape[1], (int)embeds.shape[2]), CPU, textSeed);
+        using var text = WorldDataRunOptions.TextEncoder(o.Text, textSeed, (int)embeds.shape[1], (int)embeds.shape[2]);
         // The rivals are encoded here, so this encoder must be the one the file's captions went through.
         using (var first = text.Encode(captions[0]))
         {
             double error = first[0].sub(embeds[0]).abs().max().item<float>(), scale = embeds[0].abs().max().item<float>();
             if (!(error <= 1e-4 * Math.Max(scale, 1e-6)))
-                throw new ArgumentException($"{o.Data}: the world text encoder of text seed {textSeed} does not reproduce its caption embeddings " +
-                    $"(max difference {error:G3} at scale {scale:G3}); the file was made by another encoder — make it again with train world-data");
+                throw new ArgumentException($"{o.Data}: the world text encoder {(o.Text is null ? $"of text seed {textSeed}" : o.Text)} does not reproduce its caption embeddings " +
+                    $"(max difference {error:G3} at scale {scale:G3}); the file was made by another encoder — give its world-data --text, or make it again");
         }
 
         var device = Model.TorchRuntime.ParseDevice(o.Device);

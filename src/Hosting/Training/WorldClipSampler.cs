@@ -34,22 +34,25 @@ public sealed class WorldClipSampler : IDisposable
         _unconditional = text.Encode(WorldDataRun.Unconditional);
     }
 
-    /// <summary>A <c>train teacher</c> folder with the world text encoder of <paramref name="textSeed"/>.</summary>
-    public static WorldClipSampler FromTeacher(string folder, double guidanceScale = 3.0, int odeSteps = 24, long textSeed = 0, string? vae = null) =>
-        new(RecipeFiles.LoadTeacher(folder), null, new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, textSeed))
+    /// <summary>A <c>train teacher</c> folder with the world text encoder of <paramref name="text"/> (a <c>train world-text</c>
+    /// file), or else the frozen one of <paramref name="textSeed"/>.</summary>
+    public static WorldClipSampler FromTeacher(string folder, double guidanceScale = 3.0, int odeSteps = 24, long textSeed = 0, string? vae = null,
+        string? text = null) =>
+        new(RecipeFiles.LoadTeacher(folder), null, WorldDataRunOptions.TextEncoder(text, textSeed, 20, 32))
         {
             GuidanceScale = guidanceScale, OdeSteps = odeSteps, Vae = vae is null ? null : WorldAutoencoder.Load(vae),
         };
 
-    /// <summary>A checkpoint folder (<c>train ode-init</c> or DMD) with the world text encoder of <paramref name="textSeed"/>.</summary>
-    public static WorldClipSampler FromCheckpoint(string folder, bool useEma, long textSeed = 0, string? vae = null)
+    /// <summary>A checkpoint folder (<c>train ode-init</c> or DMD) with the world text encoder of <paramref name="text"/>,
+    /// or else the frozen one of <paramref name="textSeed"/>.</summary>
+    public static WorldClipSampler FromCheckpoint(string folder, bool useEma, long textSeed = 0, string? vae = null, string? text = null)
     {
         var config = RecipeFiles.ReadConfig(Path.Combine(folder, RecipeFiles.ConfigFile)) with { LocalAttnSize = WorldModelFile.DefaultLocalAttnSize, SinkSize = 0 };
         var group = useEma && File.Exists(Path.Combine(folder, "generator_ema.safetensors")) ? "generator_ema" : "generator";
         var model = new CausalWanModel(config);
         using (var state = Model.Checkpoints.StateDict.Open(Path.Combine(folder, group + ".safetensors"))) state.WithPrefix("model.").LoadInto(model, group);
         model.eval();
-        return new(null, model, new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(20, 32), CPU, textSeed))
+        return new(null, model, WorldDataRunOptions.TextEncoder(text, textSeed, 20, 32))
         {
             Vae = vae is null ? null : WorldAutoencoder.Load(vae),
         };

@@ -17,6 +17,22 @@ public sealed record WorldDataRunOptions(string Out, int Count, long Seed, int F
     public double? TwoObjectOdds { get; init; }
     /// <summary>A <c>train world-vae</c> file: latents through its encoder instead of <see cref="WorldLatents"/>.</summary>
     public string? Vae { get; init; }
+    /// <summary>A <c>train world-text</c> file (or a world model file): its encoder instead of the frozen one of <see cref="TextSeed"/>.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>The captions' encoder: <see cref="Text"/>'s, or the frozen one of <see cref="TextSeed"/>.</summary>
+    public static WorldTextEncodeEngine TextEncoder(string? text, long textSeed, int textLen, int textDim)
+    {
+        if (text is null) return new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(textLen, textDim), CPU, textSeed);
+        var engine = WorldTextFile.Load(text, CPU);
+        if (engine.Config.TextLen != textLen || engine.Config.Dim != textDim)
+        {
+            var (len, dim) = (engine.Config.TextLen, engine.Config.Dim);
+            engine.Dispose();
+            throw new ArgumentException($"--text {text} is {dim} wide with text_len {len}, but --text-dim {textDim} --text-len {textLen} were asked for");
+        }
+        return engine;
+    }
 
     /// <summary>The world these options draw from; an impossible combination is refused naming the flags.</summary>
     public WorldSettings World() => WorldFrom(Frames, SlowSpeed, FastSpeed, LeadFrames, TrailFrames, StartJitter, TwoObjectOdds);
@@ -55,7 +71,7 @@ public static class WorldDataRun
         if (o.Count < 1) throw new ArgumentException("--count must be at least 1");
         if (o.TextLen < WorldVocabulary.LongestCaption) throw new ArgumentException($"--text-len must hold the longest caption ({WorldVocabulary.LongestCaption} tokens)");
         var settings = o.World();
-        using var encoder = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        using var encoder = WorldDataRunOptions.TextEncoder(o.Text, o.TextSeed, o.TextLen, o.TextDim);
         using var vae = o.Vae is null ? null : WorldAutoencoder.Load(o.Vae);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -83,7 +99,7 @@ public static class WorldDataRun
             ["slow_speed"] = settings.SlowSpeed.ToString("R", inv), ["fast_speed"] = settings.FastSpeed.ToString("R", inv),
             ["lead_frames"] = settings.LeadFrames.ToString(inv), ["trail_frames"] = settings.TrailFrames.ToString(inv),
             ["start_jitter"] = settings.StartJitter.ToString("R", inv), ["two_object_odds"] = settings.TwoObjectOdds.ToString("R", inv),
-            ["text_init"] = WorldTextEncodeEngine.SeedInit, ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae), ["captions"] = string.Join('\n', captions),
+            ["text_init"] = o.Text is null ? WorldTextEncodeEngine.SeedInit : "trained:" + Path.GetFileName(o.Text), ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae), ["captions"] = string.Join('\n', captions),
         });
         log.WriteLine($"saved {o.Out}: {o.Count} clips of {o.Frames} frames ({settings.Width}x{settings.Height}), seeds {o.Seed}..{o.Seed + o.Count - 1}");
     }

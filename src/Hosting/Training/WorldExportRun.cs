@@ -11,6 +11,8 @@ public sealed record WorldExportRunOptions(string Checkpoint, bool UseEma, long 
 {
     /// <summary>The <c>train world-vae</c> file whose latents the generator was trained on; it ships in the file.</summary>
     public string? Vae { get; init; }
+    /// <summary>The <c>train world-text</c> file the captions were encoded with; null: the frozen encoder of <see cref="TextSeed"/>.</summary>
+    public string? Text { get; init; }
 }
 
 /// <summary>
@@ -25,14 +27,15 @@ public static class WorldExportRun
         var group = o.UseEma && File.Exists(Path.Combine(o.Checkpoint, "generator_ema.safetensors")) ? "generator_ema" : "generator";
         using var generator = new CausalWanModel(config);
         using (var state = StateDict.Open(Path.Combine(o.Checkpoint, group + ".safetensors"))) state.WithPrefix("model.").LoadInto(generator, group);
-        using var text = new WorldTextEncodeEngine(WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim), CPU, o.TextSeed);
+        using var text = WorldDataRunOptions.TextEncoder(o.Text, o.TextSeed, o.TextLen, o.TextDim);
         using var vae = o.Vae is null ? null : WorldAutoencoder.Load(o.Vae);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(o.Out))!);
         WorldModelFile.Save(o.Out, generator, text, new Dictionary<string, string>
         {
             ["source"] = $"{Path.GetFileName(Path.GetFullPath(o.Checkpoint))}/{group}", ["text_seed"] = o.TextSeed.ToString(CultureInfo.InvariantCulture),
+            ["text_encoder"] = o.Text is null ? WorldTextEncodeEngine.SeedInit : "trained:" + Path.GetFileName(o.Text),
             ["latent_map"] = WorldAutoencoder.LatentMap(o.Vae),
         }, vae);
-        log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder (seed {o.TextSeed})" + (vae is null ? "" : $" + the world VAE {o.Vae}"));
+        log.WriteLine($"saved {o.Out} ({new FileInfo(o.Out).Length / 1024} KiB): {group} of {o.Checkpoint} + the world text encoder ({(o.Text is null ? $"seed {o.TextSeed}" : o.Text)})" + (vae is null ? "" : $" + the world VAE {o.Vae}"));
     }
 }

@@ -47,8 +47,17 @@ public sealed class T5Encoder : nn.Module<Tensor, Tensor, Tensor>
         if (ids.ndim != 2) throw new ArgumentException($"ids must be [B, L], got [{string.Join(", ", ids.shape)}].");
         if (!ids.shape.SequenceEqual(mask.shape))
             throw new ArgumentException($"mask [{string.Join(", ", mask.shape)}] must match ids [{string.Join(", ", ids.shape)}].");
-        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        return Trainable(ids, mask);
+    }
+
+    /// <summary>
+    /// <see cref="forward"/> with autograd left as the caller has it: a text encoder being trained (the tiny world's,
+    /// <c>train world-text</c>) needs the graph; inference goes through <see cref="forward"/>, which never builds one.
+    /// </summary>
+    public Tensor Trainable(Tensor ids, Tensor mask)
+    {
+        using var scope = NewDisposeScope();
         ids = ids.to(Device);
         mask = mask.to(Device);
         var x = token_embedding.forward(ids);
