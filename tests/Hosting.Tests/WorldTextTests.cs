@@ -106,6 +106,16 @@ public sealed class WorldTextTests : IDisposable
         using (var scope = NewDisposeScope())
             Assert.True(trained.Encode("a blue circle moves up").allclose(again.Encode("a blue circle moves up"), rtol: 0, atol: 0));
 
+        // world-sample reads a checkpoint's captions through the same encoder; a world model file brings its own.
+        var (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.True(Cli.Run(["world-sample", "--checkpoint", checkpoint, "--no-ema", "--text", P("text.safetensors"), "--count", "1", "--out", P("samples")],
+            stdout, stderr) == 0, stderr.ToString());
+        Assert.Contains("1 clips (raw frames", stdout.ToString());
+        (stdout, stderr) = (new StringWriter(), new StringWriter());
+        Assert.Equal(1, Cli.Run(["world-sample", "--world", P("world.safetensors"), "--text", P("text.safetensors"), "--count", "1", "--out", P("samples")],
+            stdout, stderr));
+        Assert.Contains("--text goes with --teacher or --checkpoint", stderr.ToString());
+
         r = Train("text-binding", "--world", P("text.safetensors"), "--count", "10");
         Assert.True(r.Rc == 0, r.Err);
         Assert.Contains("10 two-object captions", r.Out);
