@@ -23,14 +23,14 @@
 # The fourteenth session's model (shipped since) went on from that OUT: the text stage, then
 #   WORLD="$WORLD --two-object-odds 0.5" COUNT=24000 TEACHER_FROM=OUT/teacher TEACHER_LR=5e-4 (and the settings above)
 #   scripts/train-world.sh OUT2 text data teacher pairs ode-init dmd export   with OUT2/world-vae.safetensors = OUT's
-#   (its teacher ran with --seed 3, DMD 800 steps of which step 400 is the file; README "A text encoder that binds").
+#   DMD_FRAMES=18 (its teacher ran with --seed 3; README "A text encoder that binds").
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
 #      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used), PAIRS (400),
-#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5), TEXT_STEPS (3000),
+#      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5), TEXT_STEPS (3000), DMD_FRAMES (frames of each DMD rollout; default FRAMES),
 #      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3";
 #      the probe's held-out clips get WORLD too; it reads their one-object clips only)
 set -euo pipefail
@@ -89,7 +89,7 @@ for stage in $stages; do
                  --steps "$ode_steps" --batch-size 8 --lr 2e-4 --seed "$seed" --save-every 200 --device "$device" ;;
     dmd)       timed dmd "${sf[@]}" train --config "$here/scripts/world-dmd.yaml" --teacher "$out/teacher" \
                  --generator "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" --prompt-embeds "$out/world_data.safetensors" \
-                 --frames $frames --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
+                 --frames "${DMD_FRAMES:-$frames}" --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": the DMD student since the twelfth session).
     export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \

@@ -91,7 +91,7 @@ public class WorldDefaultModelTests
         finally { dir.Delete(true); }
     }
 
-    /// <summary>The README's figures (first 60 held-out clips: colour 91.9%, shape 29.7%, direction 87.8%; chance is 20%,
+    /// <summary>The README's figures (first 60 held-out clips: colour 94.6%, shape 32.4%, direction 89.2%; chance is 20%,
     /// 33% and 25%) at thresholds several points under them, for other CPUs' kernels. Colour and direction are learnt;
     /// shape sits at chance and is asserted only so that a broken pipeline (noise everywhere) fails. Drift (chunks
     /// 20–30) is not asserted here, for time (README: 40 clips).</summary>
@@ -114,6 +114,6 @@ public class WorldDefaultModelTests
 
     private static class Thresholds
     {
-        public const double Colour = 0.86, Shape = 0.24, Direction = 0.80;
+        public const double Colour = 0.88, Shape = 0.24, Direction = 0.80;
     }
 }
