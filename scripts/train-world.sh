@@ -15,7 +15,7 @@
 #
 # SELFFORCING (default: dotnet run --project src/Hosting -c Release --) runs the CLI; SEED (default 0) seeds everything.
 # Each stage's wall time goes to OUT/times.txt. The model is WanConfig.World ("world"), 3 latent frames per chunk.
-# The shipped model's run (README "The default model", twelfth session; all on this 2-core CPU):
+# The twelfth session's model (the previous default; README "The default model"; all on this 2-core CPU):
 #   WORLD="--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3 --start-jitter 0.25"
 #   TEACHER_BATCH=16 TEACHER_STEPS=100000 TEACHER_SECONDS=2400 TEACHER_LOSS_WEIGHT=uniform PAIRS=2400 PAIR_STEPS=24
 #   ODE_INIT_STEPS=800 DMD_STEPS=400 scripts/train-world.sh OUT vae data teacher probe pairs ode-init dmd export
@@ -23,7 +23,7 @@
 # The fourteenth session's model (shipped since) went on from that OUT: the text stage, then
 #   WORLD="$WORLD --two-object-odds 0.5" COUNT=24000 TEACHER_FROM=OUT/teacher TEACHER_LR=5e-4 (and the settings above)
 #   scripts/train-world.sh OUT2 text data teacher pairs ode-init dmd export   with OUT2/world-vae.safetensors = OUT's
-#   DMD_FRAMES=18 (its teacher ran with --seed 3; README "A text encoder that binds").
+#   and DMD_FRAMES=18 (its teacher ran with --seed 3; README "A text encoder that binds").
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
