@@ -99,11 +99,7 @@ public static class TeacherRun
         {
             using var scope = NewDisposeScope();
             var stepClock = Stopwatch.StartNew();
-            if (o.LrSchedule == "cosine")
-            {
-                double progress = Math.Min(1, Math.Max((step - 1) / (double)o.Steps, o.MaxSeconds > 0 ? clock.Elapsed.TotalSeconds / o.MaxSeconds : 0));
-                trainer.LearningRate = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
-            }
+            if (o.LrSchedule == "cosine") trainer.LearningRate = CosineRate.At(o.LearningRate, step, o.Steps, clock.Elapsed.TotalSeconds, o.MaxSeconds);
             var index = batches.Next();
             var r = trainer.TrainStep(latents.index_select(0, index).to(device), prompts.index_select(0, index).to(device), negative);
             double ms = stepClock.Elapsed.TotalMilliseconds;

@@ -44,8 +44,7 @@ public static class WorldTextRun
         var config = WorldTextEncodeEngine.ConfigFor(o.TextLen, o.TextDim);
         manual_seed(o.Seed + 5);
         using var encoder = WorldTextEncodeEngine.Seeded(config, CPU, o.Seed);
-        var heads = new[] { WorldTextTargets.Colours, WorldTextTargets.Shapes, WorldTextTargets.Directions, WorldTextTargets.Speeds, WorldTextTargets.Backgrounds }
-            .Select((classes, i) => nn.Linear(o.TextDim, classes)).ToArray();
+        var heads = WorldTextTargets.Classes.Select(classes => nn.Linear(o.TextDim, classes)).ToArray();
         try
         {
             // The final norm's weight stays at one, so every token leaves at unit RMS: the scale the DiT's text embedding
@@ -62,8 +61,7 @@ public static class WorldTextRun
             for (; step <= o.Steps; step++)
             {
                 using var scope = NewDisposeScope();
-                double progress = Math.Min(1, Math.Max((step - 1) / (double)o.Steps, o.MaxSeconds > 0 ? clock.Elapsed.TotalSeconds / o.MaxSeconds : 0));
-                optimizer.LearningRate = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
+                optimizer.LearningRate = CosineRate.At(o.LearningRate, step, o.Steps, clock.Elapsed.TotalSeconds, o.MaxSeconds);
                 var batch = Batch(world, draws, o.BatchSize, o.TextLen);
                 foreach (var (_, p) in parameters) p.grad?.zero_();
                 var loss = Loss(encoder, heads, batch);
@@ -134,7 +132,7 @@ public static class WorldTextRun
     {
         var ids = new long[count * textLen];
         var mask = new long[count * textLen];
-        var targets = Enumerable.Range(0, 5).Select(_ => new long[count * textLen]).ToArray();
+        var targets = WorldTextTargets.Classes.Select(_ => new long[count * textLen]).ToArray();
         for (int b = 0; b < count; b++)
         {
             var caption = CaptionGrammar.Draw(WorldSceneSampler.Sample(world, rng), world, rng);
@@ -142,8 +140,8 @@ public static class WorldTextRun
             var t = WorldTextTargets.Of(caption, textLen);
             Array.Copy(tokens.Ids, 0, ids, b * textLen, textLen);
             Array.Copy(tokens.Mask, 0, mask, b * textLen, textLen);
-            foreach (var (head, values) in new[] { t.Colour, t.Shape, t.Direction, t.Speed, t.Background }.Select((v, i) => (i, v)))
-                Array.Copy(values, 0, targets[head], b * textLen, textLen);
+            var byHead = t.ByHead;
+            for (int head = 0; head < byHead.Length; head++) Array.Copy(byHead[head], 0, targets[head], b * textLen, textLen);
         }
         return new CaptionBatch(tensor(ids, [count, textLen]), tensor(mask, [count, textLen]),
             targets.Select(v => tensor(v, [count, textLen])).ToArray());

@@ -21,6 +21,12 @@ public sealed record WorldTextTargets(long[] Colour, long[] Shape, long[] Direct
     public static int Speeds => Enum.GetValues<MotionSpeed>().Length + 1;
     public static int Backgrounds => Enum.GetValues<WorldBackground>().Length + 1;
 
+    /// <summary>Classes of each head, in the order of <see cref="ByHead"/> (what <c>train world-text</c> builds its heads from).</summary>
+    public static int[] Classes => [Colours, Shapes, Directions, Speeds, Backgrounds];
+
+    /// <summary>The targets, one array per head, in the order of <see cref="Classes"/>.</summary>
+    public long[][] ByHead => [Colour, Shape, Direction, Speed, Background];
+
     /// <summary>Targets for the tokens of <see cref="CaptionGrammar.Render"/>(<paramref name="caption"/>), padded to <paramref name="textLen"/>.</summary>
     public static WorldTextTargets Of(WorldCaption caption, int textLen)
     {

@@ -59,8 +59,7 @@ public static class WorldVaeRun
         for (; step <= o.Steps; step++)
         {
             using var scope = NewDisposeScope();
-            double progress = Math.Min(1, Math.Max((step - 1) / (double)o.Steps, o.MaxSeconds > 0 ? clock.Elapsed.TotalSeconds / o.MaxSeconds : 0));
-            optimizer.LearningRate = o.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * progress));
+            optimizer.LearningRate = CosineRate.At(o.LearningRate, step, o.Steps, clock.Elapsed.TotalSeconds, o.MaxSeconds);
             var x = WorldLatents.Unit(frames.index_select(0, batches.Next()));
             vae.zero_grad();
             var (mean, logVar) = vae.Posterior(x);
