@@ -102,6 +102,50 @@ public sealed class WorldCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_takes_the_world_flags_of_the_training_commands()
+    {
+        string[] shipped = ["--frames", "9", "--slow-speed", "0.041667", "--fast-speed", "0.071429", "--lead-frames", "8", "--start-jitter", "0.25"];
+        var plain = Path.Combine(_dir.FullName, "plain");
+        var trails = Path.Combine(_dir.FullName, "trails");
+        Assert.Equal(0, RunCli(["world", "--out", plain, "--count", "2", "--seed", "40", .. shipped]).Rc);
+        var r = RunCli(["world", "--out", trails, "--count", "2", "--seed", "40", "--trail-frames", "3", .. shipped]);
+        Assert.True(r.Rc == 0, r.Err);
+        Assert.Contains("9 frames", r.Out);
+        foreach (var name in new[] { "world_000040", "world_000041" })
+        {
+            // Trails are drawn, not sampled: the same scene and caption, other pixels.
+            Assert.Equal(File.ReadAllText(Path.Combine(plain, name + ".txt")), File.ReadAllText(Path.Combine(trails, name + ".txt")));
+            Assert.NotEqual(File.ReadAllBytes(Path.Combine(plain, name + ".mp4")), File.ReadAllBytes(Path.Combine(trails, name + ".mp4")));
+        }
+
+        var tooLong = RunCli("world", "--out", trails, "--lead-frames", "40");
+        Assert.Equal(1, tooLong.Rc);
+        Assert.Contains("--lead-frames 40", tooLong.Err);
+    }
+
+    [Fact]
+    public void Measures_show_what_each_objects_shape_was_read_from()
+    {
+        var outDir = Sample(6, 300);
+        var r = RunCli("eval-world", outDir, "--measures");
+        Assert.True(r.Rc == 0, r.Err);
+        var measures = System.Text.RegularExpressions.Regex.Matches(r.Out,
+            @"(?m)^ {6}(\w+) (circle|square|triangle): fill ([\d.]+), depth ([\d.]+), speed ([\d.]+), area ([\d.]+), frames (\d+)$");
+        int objects = Directory.GetFiles(outDir, "*.txt").Sum(f => World.CaptionGrammar.Parse(File.ReadAllText(f)).Objects.Count);
+        Assert.Equal(objects, measures.Count);
+        foreach (System.Text.RegularExpressions.Match m in measures)
+        {
+            double fill = double.Parse(m.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+            double depth = double.Parse(m.Groups[4].Value, System.Globalization.CultureInfo.InvariantCulture);
+            // The printed measures are the ones the shape was read from.
+            var expected = depth >= World.Evaluation.WorldEvaluator.TriangleMinDepth ? "triangle"
+                : fill >= World.Evaluation.WorldEvaluator.SquareMinFill ? "square" : "circle";
+            Assert.Equal(expected, m.Groups[2].Value);
+        }
+        Assert.DoesNotMatch(@"(?m)^ {6}\w+ \w+: fill", RunCli("eval-world", outDir).Out);
+    }
+
+    [Fact]
     public void Missing_or_ungrammatical_captions_are_errors()
     {
         var outDir = Sample(1, 5);

@@ -21,14 +21,15 @@ public static class EvalWorldCommand
             Arity = ArgumentArity.OneOrMore,
         };
         var caption = new Option<string?>("--caption") { Description = "the caption of every clip given, instead of the .txt files" };
-        var cmd = new Command("eval-world", "Score videos of the tiny world against their captions: per-attribute accuracy.") { paths, caption };
-        cmd.SetAction(parse => Run(parse.GetValue(paths)!, parse.GetValue(caption), stdout ?? Console.Out, stderr ?? Console.Error));
+        var measures = new Option<bool>("--measures") { Description = "also print, per object, what its shape and speed were read from (fill of its box, centroid depth, speed)" };
+        var cmd = new Command("eval-world", "Score videos of the tiny world against their captions: per-attribute accuracy.") { paths, caption, measures };
+        cmd.SetAction(parse => Run(parse.GetValue(paths)!, parse.GetValue(caption), stdout ?? Console.Out, stderr ?? Console.Error, parse.GetValue(measures)));
         return cmd;
     }
 
     private sealed record Clip(string Name, string Caption, Func<RgbFrames> Read);
 
-    public static int Run(IReadOnlyList<string> paths, string? caption, TextWriter stdout, TextWriter stderr)
+    public static int Run(IReadOnlyList<string> paths, string? caption, TextWriter stdout, TextWriter stderr, bool measures = false)
     {
         try
         {
@@ -45,6 +46,10 @@ public static class EvalWorldCommand
                 stdout.WriteLine(wrong.Count == 0
                     ? $"ok    {clip.Name}  \"{clip.Caption}\""
                     : $"miss  {clip.Name}  \"{clip.Caption}\"  seen \"{seen}\"  wrong: {string.Join(", ", wrong)}");
+                if (measures)
+                    foreach (var o in seen.Objects)
+                        stdout.WriteLine(FormattableString.Invariant(
+                            $"      {WorldAttributes.Word(o.Colour)} {WorldAttributes.Word(o.Shape)}: fill {o.FillRatio:0.000}, depth {o.CentroidDepth:0.000}, speed {o.SpeedPerFrame:0.0000}, area {o.MeanArea:0.0}, frames {o.FramesSeen}"));
             }
             stdout.WriteLine($"{accuracy.Clips} clips");
             foreach (var line in accuracy.Lines()) stdout.WriteLine(line);

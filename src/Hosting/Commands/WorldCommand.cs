@@ -15,10 +15,26 @@ public static class WorldCommand
         var frames = new Option<int>("--frames") { Description = "frames per clip at 16 fps (one latent frame each)", DefaultValueFactory = _ => WorldSettings.Default.Frames };
         var size = new Option<int>("--size") { Description = "world frame width and height in pixels (even)", DefaultValueFactory = _ => WorldSettings.Default.Width };
         var scale = new Option<int>("--scale") { Description = "nearest-neighbour enlargement of the written video", DefaultValueFactory = _ => 2 };
-        var cmd = new Command("world", "Write sample videos of the tiny procedural world with their captions.") { outDir, count, seed, frames, size, scale };
-        cmd.SetAction((parse, ct) => RunAsync(parse.GetValue(outDir)!, parse.GetValue(count), parse.GetValue(seed),
-            WorldSettings.Default with { Frames = parse.GetValue(frames), Width = parse.GetValue(size), Height = parse.GetValue(size) },
-            parse.GetValue(scale), stdout ?? Console.Out, stderr ?? Console.Error, ct));
+        var world = new WorldFlags();
+        var cmd = new Command("world", "Write sample videos of the tiny procedural world with their captions.")
+        {
+            outDir, count, seed, frames, size, scale, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects,
+        };
+        cmd.SetAction((parse, ct) =>
+        {
+            WorldSettings settings;
+            try
+            {
+                settings = world.Settings(parse, parse.GetValue(frames)) with { Width = parse.GetValue(size), Height = parse.GetValue(size) };
+            }
+            catch (ArgumentException e)
+            {
+                (stderr ?? Console.Error).WriteLine($"error: {e.Message.ReplaceLineEndings(" ")}");
+                return Task.FromResult(1);
+            }
+            return RunAsync(parse.GetValue(outDir)!, parse.GetValue(count), parse.GetValue(seed), settings,
+                parse.GetValue(scale), stdout ?? Console.Out, stderr ?? Console.Error, ct);
+        });
         return cmd;
     }
 
