@@ -69,5 +69,17 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("same seed", r.Err);
     }
 
+    [Theory]
+    [InlineData("4", "21", "--score-window 4 must be whole chunks of 3 frames")]
+    [InlineData("24", "21", "at most the rollout's --frames 21")]
+    [InlineData("0", "21", "--score-window 0")]
+    public void A_score_window_that_is_not_whole_chunks_of_the_rollout_is_refused(string window, string frames, string error)
+    {
+        var r = Train("--steps", "1", "--out", Path.Combine(_dir.FullName, "w"), "--score-window", window, "--frames", frames);
+        Assert.Equal(1, r.Rc);
+        Assert.Contains(error, r.Err);
+        Assert.False(Directory.Exists(Path.Combine(_dir.FullName, "w")), "nothing is written before the options are checked");
+    }
+
     public void Dispose() => _dir.Delete(true);
 }

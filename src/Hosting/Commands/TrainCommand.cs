@@ -24,9 +24,10 @@ public static class TrainCommand
         var frames = new Option<int>("--frames") { Description = "latent frames of a rollout (with --teacher)", DefaultValueFactory = _ => 21 };
         var height = new Option<int>("--height") { Description = "latent height (with --teacher)", DefaultValueFactory = _ => 16 };
         var width = new Option<int>("--width") { Description = "latent width (with --teacher)", DefaultValueFactory = _ => 16 };
+        var scoreWindow = new Option<int?>("--score-window") { Description = "latent frames of the window of each rollout the DMD loss and critic score, drawn per step (whole chunks; default: the whole rollout)" };
         var cmd = new Command("train", "DMD training: of tiny random models, or of the recipe's ODE-initialised student against its teacher (--teacher, --generator).")
         {
-            steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices, teacher, generator, promptEmbeds, frames, height, width,
+            steps, outDir, resume, seed, saveEvery, config, prompts, embeddingCache, devices, teacher, generator, promptEmbeds, frames, height, width, scoreWindow,
         };
         TrainRecipeCommands.AddTo(cmd, stdout, stderr);
         cmd.SetAction(parse =>
@@ -45,7 +46,7 @@ public static class TrainCommand
                 TinyDmdRun.Run(new TrainOptions(parse.GetValue(steps), parse.GetValue(outDir)!, parse.GetValue(resume),
                     Given(seed) ? parse.GetValue(seed) : cfg.Settings.Seed, Given(saveEvery) ? parse.GetValue(saveEvery) : cfg.Settings.LogIters)
                 {
-                    Settings = cfg.Settings,
+                    Settings = ScoreWindowOf(cfg.Settings, parse.GetValue(scoreWindow), parse.GetValue(frames)),
                     Prompts = parse.GetValue(prompts) ?? (cfg.DataPathFromUser ? cfg.DataPath : null),
                     EmbeddingCache = parse.GetValue(embeddingCache),
                     Devices = parse.GetValue(devices)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
@@ -61,5 +62,13 @@ public static class TrainCommand
             }
         });
         return cmd;
+    }
+
+    private static SelfForcing.Training.Dmd.DmdSettings ScoreWindowOf(SelfForcing.Training.Dmd.DmdSettings settings, int? window, int frames)
+    {
+        if (window is not { } w) return settings;
+        if (w <= 0 || w > frames || w % settings.NumFramePerBlock != 0)
+            throw new ArgumentException($"--score-window {w} must be whole chunks of {settings.NumFramePerBlock} frames, at most the rollout's --frames {frames}");
+        return settings with { ScoreWindowFrames = w };
     }
 }

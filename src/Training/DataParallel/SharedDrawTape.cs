@@ -54,7 +54,7 @@ public sealed class SharedDrawTape(ITrainingRandom master, long batch) : IDispos
 
         public Tensor RandInt(long low, long high, long[] shape, string role)
         {
-            if (role == SelfForcingRollout.ExitStepsRole)
+            if (role is SelfForcingRollout.ExitStepsRole or Dmd.ScoreWindow.Role)
                 return tape.Draw(_next++, role, shape, () => tape._master.RandInt(low, high, shape, role)).clone();
             var (full, k) = FullShape(shape, role);
             return Rows(tape.Draw(_next++, role, full, () => tape._master.RandInt(low, high, full, role)), k);

@@ -25,6 +25,7 @@ public sealed class DmdReplica : IDisposable
     private readonly ComputeWeights<WanModel> _teacher;
     private readonly ComputeWeights<WanModel> _critic;
     private readonly SelfForcingRollout _computeRollout;
+    private readonly DmdSettings _settings;
 
     public SelfForcingRollout Rollout { get; }
     public ScoreNetwork RealScore { get; }
@@ -41,6 +42,7 @@ public sealed class DmdReplica : IDisposable
     public DmdReplica(SelfForcingRollout rollout, ScoreNetwork realScore, ScoreNetwork fakeScore, DmdSettings settings)
     {
         Rollout = rollout; RealScore = realScore; FakeScore = fakeScore;
+        _settings = settings;
         fakeScore.Model.GradientCheckpointing = settings.GradientCheckpointing;
         rollout.Generator.Model.GradientCheckpointing = settings.GradientCheckpointing;
         // The teacher is frozen: it never holds a gradient, so no optimiser or clip can touch it.
@@ -84,7 +86,8 @@ public sealed class DmdReplica : IDisposable
         _critic.PullWeights();
         var noise = random.Randn([prompts.shape[0], .. latentShape], ScalarType.Float32, prompts.device, "rollout noise");
         var rollout = _computeRollout.Run(noise, prompts, random);
-        var loss = _generatorLoss.Compute(rollout.Output, prompts, negative, random);
+        var scored = ScoreWindow.Take(rollout.Output, _settings.ScoreWindowFrames, _settings.NumFramePerBlock, random);
+        var loss = _generatorLoss.Compute(scored, prompts, negative, random);
         loss.Loss.backward();
         _generator.PushGradients();
         return (loss.Loss.item<double>(), loss.DmdGradientNorm.to(ScalarType.Float64).item<double>());
@@ -101,6 +104,7 @@ public sealed class DmdReplica : IDisposable
         {
             var noise = random.Randn([prompts.shape[0], .. latentShape], ScalarType.Float32, prompts.device, "rollout noise");
             latents = _computeRollout.Run(noise, prompts, random).Output;
+            latents = ScoreWindow.Take(latents, _settings.ScoreWindowFrames, _settings.NumFramePerBlock, random);
         }
         var loss = _criticLoss.Compute(latents, prompts, random);
         loss.Loss.backward();

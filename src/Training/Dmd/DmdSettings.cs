@@ -46,6 +46,13 @@ public sealed record DmdSettings
     public bool LastStepOnly { get; init; }
     /// <summary><c>context_noise</c>: the timestep of the cache re-run.</summary>
     public int ContextNoise { get; init; }
+    /// <summary>
+    /// Not a reference setting (<c>train --score-window</c>): latent frames of the window of each rollout that the DMD
+    /// loss and the critic see (0 = the whole rollout, the reference). A rollout longer than the teacher's clips is
+    /// scored one chunk-aligned window at a time, drawn per phase, so the teacher judges only clips of the length it
+    /// learnt while the student practises the chunks that come late in a stream.
+    /// </summary>
+    public int ScoreWindowFrames { get; init; }
     /// <summary><c>negative_prompt</c>.</summary>
     public string NegativePrompt { get; init; } = ReferenceNegativePrompt;
     /// <summary><c>batch_size</c>: prompts per device per phase.</summary>
@@ -81,6 +88,8 @@ public sealed record DmdSettings
             throw new ArgumentOutOfRangeException(nameof(DenoisingStepList), "denoising_step_list must be non-empty with steps in (0, 1000]");
         if (NumFramePerBlock < 1) throw new ArgumentOutOfRangeException(nameof(NumFramePerBlock), "num_frame_per_block must be at least 1");
         if (ContextNoise is < 0 or > 1000) throw new ArgumentOutOfRangeException(nameof(ContextNoise), "context_noise must be in [0, 1000]");
+        if (ScoreWindowFrames < 0 || ScoreWindowFrames % NumFramePerBlock != 0)
+            throw new ArgumentOutOfRangeException(nameof(ScoreWindowFrames), $"the score window ({ScoreWindowFrames} frames) must be 0 or whole chunks of {NumFramePerBlock} frames");
         if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), "batch_size must be at least 1");
         if (LogIters < 1) throw new ArgumentOutOfRangeException(nameof(LogIters), "log_iters must be at least 1");
         Optimizers.Generator.Validate();
