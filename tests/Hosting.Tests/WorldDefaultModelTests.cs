@@ -116,7 +116,7 @@ public class WorldDefaultModelTests
     /// within 10 points of chunks 1–3 of the same stream on colour, axis and count (direction is not the caption's late:
     /// a bounce reverses it). Measured over these 100 (README): colour 94.4 → 92.7%, axis 85.5 → 83.9%, count 94 → 93%;
     /// over 200: 96.0 → 94.4%, 88.7 → 87.9%, 96 → 95%. Fewer streams would not do: over the first 40 alone the axis
-    /// went 87.8 → 75.5%, a 100-stream figure moves by about ±4 points.</summary>
+    /// went 87.8 → 75.5%, a 100-stream figure moves by about ±3 points (one standard error).</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_does_not_drift_late_in_a_long_stream()

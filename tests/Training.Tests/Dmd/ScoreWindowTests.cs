@@ -30,7 +30,7 @@ public class ScoreWindowTests
         var draws = new FixedDraws(drawn);
         using var window = ScoreWindow.Take(video, 9, 3, draws);
         Assert.Equal([2L, 9, 2, 1, 1], window.shape);
-        Assert.True(window.equal(video.narrow(1, firstFrame, 9)).item<bool>());
+        Assert.True(window.eq(video.narrow(1, firstFrame, 9)).all().item<bool>());
         // One draw for the batch, over every chunk a 9-frame window can start at: 0, 3, …, 27.
         Assert.Equal([(ScoreWindow.Role, 0L, 10L)], draws.Asked);
     }
