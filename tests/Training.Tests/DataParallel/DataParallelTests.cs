@@ -42,8 +42,9 @@ public class DataParallelTests
     private sealed record Outcome(Tensor Gen, Tensor Critic, Tensor Ema, Tensor GenGrad, Tensor CriticGrad, List<DmdStepReport> Reports);
 
     /// <param name="replicas">1: the whole batch on one replica; more: followers with other initial weights (overwritten by the primary's).</param>
-    private static Outcome Train(int replicas, int batch, int steps)
+    private static Outcome Train(int replicas, int batch, int steps, DmdSettings? settings = null)
     {
+        settings ??= Settings;
         using var primary = new Networks(1);
         var followers = Enumerable.Range(0, replicas - 1).Select(i => new Networks(100 + 10 * i)).ToList();
         try
@@ -54,7 +55,7 @@ public class DataParallelTests
             using var negative = randn([1, WanConfig.Tiny.TextLen, WanConfig.Tiny.TextDim], generator: g).expand(batch, -1, -1);
             using var random = new SeededTrainingRandom(9);
             using var trainer = new DmdTrainer(primary.Rollout, new ScoreNetwork(primary.Real), new ScoreNetwork(primary.Fake), [6, WanConfig.Tiny.InDim, 4, 4],
-                Settings, random, followers.Select(f => (f.Rollout, new ScoreNetwork(f.Real), new ScoreNetwork(f.Fake))).ToList());
+                settings, random, followers.Select(f => (f.Rollout, new ScoreNetwork(f.Real), new ScoreNetwork(f.Fake))).ToList());
             Assert.Equal(replicas, trainer.ReplicaCount);
             var reports = Enumerable.Range(0, steps).Select(_ => trainer.TrainStep(prompts, criticPrompts, negative)).ToList();
             // Followers hold the primary's weights after every step, bit for bit (they are copies).
@@ -88,11 +89,15 @@ public class DataParallelTests
     [Trait("Category", "Slow")]
     public void Uneven_shares_are_weighted_by_rows() => SameUpdate(2, 3);
 
-    private static void SameUpdate(int replicas, int batch)
+    /// <summary>A score window is one draw for the whole batch: every replica must score the same chunk.</summary>
+    [Fact]
+    public void Replicas_score_the_same_window() => SameUpdate(2, 2, Settings with { ScoreWindowFrames = 3 });
+
+    private static void SameUpdate(int replicas, int batch, DmdSettings? settings = null)
     {
         const int steps = 3; // generator steps 0 and 2, critic every step
-        var one = Train(1, batch, steps);
-        var many = Train(replicas, batch, steps);
+        var one = Train(1, batch, steps, settings);
+        var many = Train(replicas, batch, steps, settings);
         // Not bitwise: a batch-of-2 forward and two batch-of-1 forwards may sum in another order (other kernel blocking).
         // Float32 noise through a few tiny layers is ~1e-6 relative; a wrong weighting or unshared draws is O(1).
         Close(one.GenGrad, many.GenGrad, 1e-4, "generator gradient (clipped, averaged)");
