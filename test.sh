@@ -15,6 +15,7 @@ logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
 rc=0
 summary=()
+passed=0 failed=0 skipped=0 aborts=0
 for project in tests/*/*.Tests.csproj; do
   name=$(basename "$project" .csproj)
   log="$logs/$name.log"
@@ -26,7 +27,8 @@ for project in tests/*/*.Tests.csproj; do
   project_rc=${PIPESTATUS[0]}
   set -e
   [ "$project_rc" -ne 0 ] && rc=$project_rc
-  summary+=("$(awk -v name="$name" -v rc="$project_rc" '
+  # An aborted run prints no totals: then count the results it printed before it died.
+  read -r p f k aborted < <(awk '
      /^Total tests: / { t = 1; next }
      t && /^ +Passed: +[0-9]+$/  { p += $2; next }
      t && /^ +Failed: +[0-9]+$/  { f += $2; next }
@@ -34,14 +36,12 @@ for project in tests/*/*.Tests.csproj; do
      /Total time:/ { t = 0 }
      /^Test Run Aborted/ { aborted = 1 }
      /^  Passed / { seen_p++ } /^  Failed / { seen_f++ }
-     END {
-       # An aborted run prints no totals: count the results it printed before it died.
-       if (aborted) { p = seen_p; f = seen_f }
-       line = sprintf("%-28s %d passed, %d failed, %d skipped", name, p, f, s)
-       if (aborted) line = line "  ABORTED: the test host died (reason below)"
-       else if (rc != 0 && f == 0) line = line "  exit " rc " with no test failed"
-       print line
-     }' "$log")")
+     END { if (aborted) { p = seen_p; f = seen_f } printf "%d %d %d %d\n", p, f, s, aborted }' "$log")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + k)); aborts=$((aborts + aborted))
+  line=$(printf '%-28s %d passed, %d failed, %d skipped' "$name" "$p" "$f" "$k")
+  if [ "$aborted" -ne 0 ]; then line+="  ABORTED: the test host died (reason below)"
+  elif [ "$project_rc" -ne 0 ] && [ "$f" -eq 0 ]; then line+="  exit $project_rc with no test failed"; fi
+  summary+=("$line")
 done
 
 echo
@@ -64,11 +64,7 @@ for log in "$logs"/*.log; do
   fi
 done
 # One plain closing line summed over all test projects.
-printf '%s\n' "${summary[@]}" | awk '
-  { for (i = 1; i < NF; i++) {
-      if ($(i+1) ~ /^passed,?$/)  p += $i
-      if ($(i+1) ~ /^failed,?$/)  f += $i
-      if ($(i+1) ~ /^skipped/)    s += $i }
-    if ($0 ~ /ABORTED/) a++ }
-  END { printf "Tests: %d passed, %d failed, %d skipped%s\n", p, f, s, a ? sprintf(", %d project(s) aborted", a) : "" }'
+printf 'Tests: %d passed, %d failed, %d skipped' "$passed" "$failed" "$skipped"
+[ "$aborts" -gt 0 ] && printf ', %d project(s) aborted' "$aborts"
+echo
 exit "$rc"
