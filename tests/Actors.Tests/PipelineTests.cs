@@ -91,6 +91,29 @@ public class PipelineTests() : TestKit(PipelineHocon.Default)
     }
 
     [Fact]
+    public async Task Stopping_the_cache_owner_while_the_denoiser_holds_the_cache_frees_it_once_the_chunk_returns()
+    {
+        // The node stopping under a stream: the owner's PostStop runs on its thread while the worker is mid-chunk on
+        // its own. Freeing the cache there crashed the process (a native read of freed buffers), not just the stream.
+        ObservedDenoiseEngine? denoise = null;
+        var (pipeline, _) = PipelineFixture.Start(Sys,
+            wrap: e => e with { Denoise = denoise = new ObservedDenoiseEngine(e.Denoise, holdAt: (_, chunk) => chunk == 1) });
+        var handle = await pipeline.StartAsync(new StreamRequest("stopped mid-chunk", Seed: 3, Chunks: 4));
+        Assert.True(denoise!.Holding.Wait(TimeSpan.FromSeconds(30)), "chunk 1 never started denoising");
+        var cache = denoise.Caches[handle.StreamId];
+        try
+        {
+            Watch(pipeline.CacheOwner);
+            Sys.Stop(pipeline.CacheOwner);
+            ExpectTerminated(pipeline.CacheOwner, TimeSpan.FromSeconds(10));
+            Assert.False(cache.IsDisposed, "the stopped owner freed the KV cache while the denoiser was still using it");
+        }
+        finally { denoise.Release.Set(); }
+        await AwaitConditionAsync(() => Task.FromResult(cache.IsDisposed), TimeSpan.FromSeconds(10),
+            message: "the KV cache lent at stop time was never freed after its chunk returned");
+    }
+
+    [Fact]
     public async Task Denoising_of_the_next_chunk_overlaps_decoding_of_the_previous_one()
     {
         var timeline = new StageTimeline();

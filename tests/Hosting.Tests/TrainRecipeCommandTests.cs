@@ -310,6 +310,45 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_vae_decoder_from_trains_only_the_decoder_so_data_made_with_the_encoder_still_fits()
+    {
+        var b = Train("world-vae", "--out", P("base.safetensors"), "--count", "6", "--frames", "3", "--steps", "30", "--batch-size", "8", "--seed", "1");
+        Assert.True(b.Rc == 0, b.Err);
+        var d = Train("world-vae", "--decoder-from", P("base.safetensors"), "--decoder-noise", "0.5", "--out", P("decoder.safetensors"),
+            "--count", "6", "--frames", "3", "--steps", "30", "--batch-size", "8", "--seed", "2");
+        Assert.True(d.Rc == 0, d.Err);
+        Assert.Contains("its encoder and latent statistics stay", d.Out);
+        using (var before = SafeTensorsFile.Open(P("base.safetensors")))
+        using (var after = SafeTensorsFile.Open(P("decoder.safetensors")))
+        {
+            Assert.Equal("base.safetensors", after.Metadata["decoder_from"]);
+            Assert.Equal("0.5", after.Metadata["decoder_noise"]);
+            Assert.Equal(before.Entries.Keys.Order(), after.Entries.Keys.Order());
+            int decoderChanged = 0;
+            foreach (var name in before.Entries.Keys)
+            {
+                using var x = before.Load(name);
+                using var y = after.Load(name);
+                bool same = x.eq(y).all().item<bool>();
+                if (name.StartsWith("decoder.", StringComparison.Ordinal)) decoderChanged += same ? 0 : 1;
+                else Assert.True(same, $"{name} changed: only the decoder may train on");
+            }
+            Assert.True(decoderChanged > 0, "no decoder tensor changed in 30 steps");
+        }
+
+        var noFrom = Train("world-vae", "--out", P("bad.safetensors"), "--decoder-noise", "0.5");
+        Assert.Equal(1, noFrom.Rc);
+        Assert.Contains("--decoder-from", noFrom.Err);
+        var missing = Train("world-vae", "--out", P("bad.safetensors"), "--decoder-from", P("none.safetensors"));
+        Assert.Equal(1, missing.Rc);
+        Assert.Contains("none.safetensors", missing.Err);
+        var negative = Train("world-vae", "--out", P("bad.safetensors"), "--decoder-from", P("base.safetensors"), "--decoder-noise", "-1");
+        Assert.Equal(1, negative.Rc);
+        Assert.Contains("--decoder-noise", negative.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+    }
+
+    [Fact]
     public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
     {
         Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);

@@ -29,6 +29,15 @@ public sealed class CacheOwnerActor : ReceiveActor
         /// <summary>Chunks to recompute before the stream goes on here (0: none); who waits for <see cref="StreamOpened"/>.</summary>
         public int ReplayTo { get; set; }
         public IActorRef? OpenedReplyTo { get; set; }
+        /// <summary>Conditioning replaced while a chunk was lent (the denoiser may be reading it): freed when it settles.</summary>
+        public List<Tensor> Retired { get; } = [];
+
+        public void Settle()
+        {
+            Lent = false;
+            foreach (var t in Retired) t.Dispose();
+            Retired.Clear();
+        }
     }
 
     private readonly StreamCaches _caches;
@@ -106,7 +115,11 @@ public sealed class CacheOwnerActor : ReceiveActor
     private void AddConditioning(Entry e, int fromChunk, WireTensor conditioning)
     {
         var t = conditioning.ToTensor(_caches.Engine.Device).DetachFromDisposeScope();
-        if (e.Conditioning.Remove(fromChunk, out var old)) old.Dispose();
+        if (e.Conditioning.Remove(fromChunk, out var old))
+        {
+            if (e.Lent) e.Retired.Add(old);
+            else old.Dispose();
+        }
         e.Conditioning[fromChunk] = t;
     }
 
@@ -154,7 +167,7 @@ public sealed class CacheOwnerActor : ReceiveActor
             d.Latents.Dispose();
             return;
         }
-        e.Lent = false;
+        e.Settle();
         if (e.Closed)
         {
             d.Latents.Dispose();
@@ -183,7 +196,7 @@ public sealed class CacheOwnerActor : ReceiveActor
     private void OnFailed(StageJobFailed f)
     {
         if (!_streams.TryGetValue(f.StreamId, out var e)) return;
-        e.Lent = false;
+        e.Settle();
         if (e.Closed)
         {
             Free(e);
@@ -209,15 +222,17 @@ public sealed class CacheOwnerActor : ReceiveActor
     private void Free(Entry e)
     {
         _streams.Remove(e.Spec.StreamId);
-        _caches.Close(e.Handle);
-        foreach (var t in e.Conditioning.Values) t.Dispose();
+        _caches.Close(e.Handle, [.. e.Conditioning.Values, .. e.Retired]);
         e.Conditioning.Clear();
+        e.Retired.Clear();
         if (!_streams.Values.Any(o => o.Session.Equals(e.Session)) && !e.Session.IsNobody()) Context.Unwatch(e.Session);
     }
 
+    // The denoise worker may still be mid-chunk on a lent cache (its node stopping under a stream): the caches free
+    // that one, and the conditioning it reads, when the call returns.
     protected override void PostStop()
     {
-        foreach (var e in _streams.Values) foreach (var t in e.Conditioning.Values) t.Dispose();
+        foreach (var e in _streams.Values) _caches.Close(e.Handle, [.. e.Conditioning.Values, .. e.Retired]);
         _streams.Clear();
         _caches.CloseAll();
     }

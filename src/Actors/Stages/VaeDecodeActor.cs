@@ -31,24 +31,19 @@ public sealed class VaeDecodeActor : StageWorker
     {
         var j = (DecodeJob)order.Job;
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (state, owned) = _states.Resolve(j.StreamId, j.State);
         IDecoderState next;
         byte[] rgb;
         long[] shape;
-        try
+        using (var lease = _states.Lease(j.StreamId, j.State))
+        using (var latents = j.Latents.ToTensor())
         {
-            using var latents = j.Latents.ToTensor();
-            var (pixels, n) = _engine.Decode(j.Spec.Decoder, state, latents);
+            var (pixels, n) = _engine.Decode(j.Spec.Decoder, lease.State, latents);
             next = n;
             using (pixels)
             {
                 shape = pixels.shape; // [1, T, 3, H, W]
                 rgb = Rgb24.From(pixels);
             }
-        }
-        finally
-        {
-            if (owned) state.Dispose();
         }
         try
         {

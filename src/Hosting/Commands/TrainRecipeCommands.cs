@@ -157,16 +157,22 @@ public static class TrainRecipeCommands
         var kl = new Option<double>("--kl-weight") { Description = "weight of the KL term against the per-pixel squared error", DefaultValueFactory = _ => 1e-4 };
         var maxSeconds = MaxSeconds();
         var check = new Option<string?>("--check") { Description = "no training: report a trained VAE file on held-out clips of the world of the flags" };
+        var decoderFrom = new Option<string?>("--decoder-from") { Description = "a trained VAE file: train only its decoder on, keeping its encoder and latent statistics (so data and models made with it still fit)" };
+        var decoderNoise = new Option<double>("--decoder-noise") { Description = "with --decoder-from: Gaussian noise of up to this standard deviation (normalised latent units) on the decoder's latents", DefaultValueFactory = _ => 0 };
         var world = new WorldFlags();
         var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
         {
             outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, check,
+            decoderFrom, decoderNoise,
         };
         cmd.SetAction(p => Guard(stderr, () =>
         {
             if (p.GetValue(check) is { } file) WorldVaeRun.Check(file, world.Settings(p, p.GetValue(frames)), stdout ?? Console.Out);
             else WorldVaeRun.Run(new WorldVaeRunOptions(p.GetValue(outFile)!, world.Settings(p, p.GetValue(frames)),
-            p.GetValue(count), p.GetValue(seed), p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(kl)) { MaxSeconds = p.GetValue(maxSeconds) },
+            p.GetValue(count), p.GetValue(seed), p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(kl))
+            {
+                MaxSeconds = p.GetValue(maxSeconds), DecoderFrom = p.GetValue(decoderFrom), DecoderNoise = p.GetValue(decoderNoise),
+            },
             stdout ?? Console.Out);
         }));
         return cmd;

@@ -12,6 +12,13 @@ public sealed record WorldVaeRunOptions(string Out, WorldSettings World, int Cli
 {
     /// <summary>Stop after the step that passes this many seconds (0 = no limit) and save.</summary>
     public double MaxSeconds { get; init; }
+
+    /// <summary>A trained VAE file whose decoder goes on training, its encoder and latent statistics frozen (null = a new VAE).</summary>
+    public string? DecoderFrom { get; init; }
+
+    /// <summary>The decoder learns from latents with Gaussian noise of standard deviation up to this, in normalised latent
+    /// units (0 = clean latents).</summary>
+    public double DecoderNoise { get; init; }
 }
 
 /// <summary>
@@ -31,6 +38,9 @@ public static class WorldVaeRun
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
         if (!(o.KlWeight >= 0)) throw new ArgumentException("--kl-weight must not be negative");
         if (o.MaxSeconds < 0) throw new ArgumentException("--max-seconds must not be negative");
+        if (!(o.DecoderNoise >= 0) || o.DecoderNoise > 10) throw new ArgumentException($"--decoder-noise must be in [0, 10] (normalised latent units), got {o.DecoderNoise}");
+        if (o.DecoderNoise > 0 && o.DecoderFrom is null) throw new ArgumentException("--decoder-noise trains a decoder on: it needs --decoder-from FILE");
+        if (o.DecoderFrom is { } from && !File.Exists(from)) throw new FileNotFoundException($"--decoder-from: no VAE file at {from}", from);
         if (o.World.Width % WorldAutoencoder.Factor != 0 || o.World.Height % WorldAutoencoder.Factor != 0)
             throw new ArgumentException($"the world's {o.World.Width}x{o.World.Height} frames must be multiples of {WorldAutoencoder.Factor}");
         var frames = Frames(o.World, o.Seed, o.Clips);
@@ -47,11 +57,19 @@ public static class WorldVaeRun
     private static void Train(WorldVaeRunOptions o, Tensor frames, TextWriter log)
     {
         manual_seed(o.Seed + 11);
-        using var vae = new WorldAutoencoder();
-        var parameters = vae.named_parameters().Where(p => p.parameter.requires_grad).Select(p => (p.name, p.parameter)).ToList();
+        // Going on from a trained file, only the decoder moves: the encoder and its latent statistics made the data the
+        // DiT learnt, so they must stay as they are for the new decoder to read that DiT's latents.
+        bool decoderOnly = o.DecoderFrom is not null;
+        using var vae = decoderOnly ? WorldAutoencoder.Load(o.DecoderFrom!) : new WorldAutoencoder();
+        vae.train();
+        var parameters = vae.named_parameters()
+            .Where(p => p.parameter.requires_grad && (!decoderOnly || p.name.StartsWith("decoder.", StringComparison.Ordinal)))
+            .Select(p => (p.name, p.parameter)).ToList();
+        if (decoderOnly) log.WriteLine($"world-vae: the decoder of {o.DecoderFrom} ({parameters.Count} tensors) goes on; its encoder and latent statistics stay");
         using var optimizer = new AdamW(parameters, new AdamWSettings(o.LearningRate, WeightDecay: 0));
         using var order = new Generator((ulong)o.Seed + 2);
         using var noise = new Generator((ulong)o.Seed + 3);
+        using var latentNoise = new Generator((ulong)o.Seed + 4);
         var batches = new BatchOrder(frames.shape[0], o.BatchSize, order);
         var clock = Stopwatch.StartNew();
         double recent = 0, recentKl = 0;
@@ -62,12 +80,26 @@ public static class WorldVaeRun
             optimizer.LearningRate = CosineRate.At(o.LearningRate, step, o.Steps, clock.Elapsed.TotalSeconds, o.MaxSeconds);
             var x = WorldLatents.Unit(frames.index_select(0, batches.Next()));
             vae.zero_grad();
-            var (mean, logVar) = vae.Posterior(x);
-            var z = mean.add(logVar.mul(0.5).exp().mul(randn(mean.shape, generator: noise)));
-            var recon = vae.DecodeRaw(z);
+            Tensor recon, kl;
+            if (decoderOnly)
+            {
+                Tensor latents;
+                using (no_grad()) latents = vae.Encode(x);
+                // Each frame's own noise level in [0, max): the decoder learns to draw the nearest clean frame from the
+                // slightly-off latents a few-step sampler leaves, without unlearning clean ones.
+                var sigma = rand([latents.shape[0], 1, 1, 1], generator: latentNoise).mul(o.DecoderNoise);
+                recon = vae.Decode(latents.add(randn(latents.shape, generator: latentNoise).mul(sigma)));
+                kl = zeros(1);
+            }
+            else
+            {
+                var (mean, logVar) = vae.Posterior(x);
+                var z = mean.add(logVar.mul(0.5).exp().mul(randn(mean.shape, generator: noise)));
+                recon = vae.DecodeRaw(z);
+                kl = mean.square().add(logVar.exp()).sub(1).sub(logVar).mul(0.5).mean();
+            }
             var mse = nn.functional.mse_loss(recon, x);
-            var kl = mean.square().add(logVar.exp()).sub(1).sub(logVar).mul(0.5).mean();
-            var loss = mse.add(kl.mul(o.KlWeight));
+            var loss = decoderOnly ? mse : mse.add(kl.mul(o.KlWeight));
             loss.backward();
             GradientClipping.ClipGradNorm(parameters.Select(p => (Tensor)p.parameter), 1.0);
             optimizer.Step();
@@ -86,6 +118,7 @@ public static class WorldVaeRun
             }
         }
         vae.eval();
+        if (!decoderOnly)
         using (no_grad())
         {
             using var scope = NewDisposeScope();
@@ -99,6 +132,7 @@ public static class WorldVaeRun
             ["seed"] = o.Seed.ToString(inv), ["clips"] = o.Clips.ToString(inv), ["frames"] = o.World.Frames.ToString(inv),
             ["steps"] = Math.Min(step, o.Steps).ToString(inv), ["kl_weight"] = o.KlWeight.ToString("R", inv),
             ["trail_frames"] = o.World.TrailFrames.ToString(inv),
+            ["decoder_from"] = o.DecoderFrom is null ? "" : Path.GetFileName(o.DecoderFrom), ["decoder_noise"] = o.DecoderNoise.ToString("R", inv),
         });
         log.WriteLine($"saved {o.Out}");
         Report(vae, o.World, log);
