@@ -24,12 +24,17 @@
 #   WORLD="$WORLD --two-object-odds 0.5" COUNT=24000 TEACHER_FROM=OUT/teacher TEACHER_LR=5e-4 (and the settings above)
 #   scripts/train-world.sh OUT2 text data teacher pairs ode-init dmd export   with OUT2/world-vae.safetensors = OUT's
 #   and DMD_FRAMES=18 (its teacher ran with --seed 3; README "A text encoder that binds").
+# The sixteenth session's model (shipped since) went on from OUT2's teacher with objects weighed 5x in the loss:
+#   TEACHER_FROM=OUT2/teacher TEACHER_FOREGROUND=4 TEACHER_SECONDS=2100 (and OUT2's other settings)
+#   scripts/train-world.sh OUT3 teacher pairs ode-init dmd export   with OUT3's world-vae, world-text and world_data =
+#   OUT2's (its teacher ran with --seed 5; README "Objects weighed in the teacher's loss").
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
-#      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used), PAIRS (400),
+#      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used),
+#      TEACHER_FOREGROUND (train teacher --foreground-weight: objects up to 1+K times the background in the loss; 0), PAIRS (400),
 #      PAIR_STEPS (16), ODE_INIT_STEPS, DMD_STEPS, VAE_SECONDS (720), VAE_KL (2e-5), TEXT_STEPS (3000), DMD_FRAMES (frames of each DMD rollout; default FRAMES),
 #      WORLD (extra train world-data flags, e.g. "--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3";
 #      the probe's held-out clips get WORLD too; it reads their one-object clips only)
@@ -78,7 +83,7 @@ for stage in $stages; do
                  --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-6}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
                  --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
                  --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" \
-                 --loss-weight "${TEACHER_LOSS_WEIGHT:-reference}" ;;
+                 --loss-weight "${TEACHER_LOSS_WEIGHT:-reference}" --foreground-weight "${TEACHER_FOREGROUND:-0}" ;;
     probe)     timed probe-data "${sf[@]}" train world-data --out "$out/held.safetensors" --count 120 --seed 9000000 --frames $frames \
                  --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" "${text[@]}"
                timed probe "${sf[@]}" train word-probe --teacher "$out/teacher" --data "$out/held.safetensors" --count 60 --device "$device" "${text[@]}" \

@@ -109,6 +109,26 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void Foreground_weight_changes_the_teachers_loss_and_a_bad_one_is_refused()
+    {
+        WriteData();
+        string[] common = ["teacher", "--data", P("data.safetensors"), "--steps", "2", "--batch-size", "2", "--seed", "5"];
+        Assert.Equal(0, Train([.. common, "--out", P("plain")]).Rc);
+        var r = Train([.. common, "--out", P("fg"), "--foreground-weight", "4"]);
+        Assert.True(r.Rc == 0, r.Err);
+        Assert.Contains("foreground weight 4: backgrounds of", r.Out);
+        static double FirstLoss(string dir) => System.Text.Json.JsonDocument.Parse(File.ReadLines(Path.Combine(dir, TeacherRun.MetricsFile)).First())
+            .RootElement.GetProperty("loss").GetDouble();
+        // The same seed draws the same noise and timesteps: only the weighting of the positions differs.
+        Assert.NotEqual(FirstLoss(P("plain")), FirstLoss(P("fg")), 6);
+
+        var bad = Train([.. common, "--out", P("bad"), "--foreground-weight", "-1"]);
+        Assert.Equal(1, bad.Rc);
+        Assert.Contains("--foreground-weight", bad.Err);
+        Assert.False(File.Exists(P("bad/" + RecipeFiles.TeacherWeights)));
+    }
+
+    [Fact]
     public void Teacher_continues_from_a_teacher_on_shorter_clips_with_a_moving_average_and_a_cosine_rate()
     {
         WriteData();

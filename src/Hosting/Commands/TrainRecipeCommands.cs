@@ -204,14 +204,19 @@ public static class TrainRecipeCommands
             Description = "reference (the reference's bump around t = 500, near zero at both ends) or uniform (every timestep counts the same; for training from scratch)",
             DefaultValueFactory = _ => "reference",
         };
+        var foreground = new Option<double>("--foreground-weight")
+        {
+            Description = "weigh positions that differ from the clip's background (objects) up to 1+K times the rest in the loss (0 = all alike)",
+        };
         var cmd = new Command("teacher", "Flow-matching training of a bidirectional Wan DiT (the teacher) on clean latents.")
         {
             data, config, outDir, steps, batch, lr, seed, dropout, saveEvery, ckpt, mixed, device, maxSeconds, shift, initFrom, frames, stride, ema, schedule, lossWeight,
+            foreground,
         };
         cmd.SetAction(p => Guard(stderr, () => TeacherRun.Run(new TeacherRunOptions(p.GetValue(data)!, p.GetValue(config)!, p.GetValue(outDir)!,
             p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(seed), p.GetValue(dropout), p.GetValue(ckpt), p.GetValue(mixed)) { SaveEvery = p.GetValue(saveEvery), Device = p.GetValue(device)!, MaxSeconds = p.GetValue(maxSeconds), TimestepShift = p.GetValue(shift),
             InitFrom = p.GetValue(initFrom), Frames = p.GetValue(frames), FrameStride = p.GetValue(stride), EmaDecay = p.GetValue(ema), LrSchedule = p.GetValue(schedule)!,
-            LossWeight = p.GetValue(lossWeight)! }, stdout ?? Console.Out)));
+            LossWeight = p.GetValue(lossWeight)!, ForegroundBoost = p.GetValue(foreground) }, stdout ?? Console.Out)));
         return cmd;
     }
 

@@ -42,6 +42,9 @@ public sealed record TeacherRunOptions(string Data, string ModelConfig, string O
     /// counts the same, as flow matching from scratch is usually trained — the high-noise steps, where a sample's layout
     /// and motion are decided, keep their share of the gradient.</summary>
     public string LossWeight { get; init; } = "reference";
+    /// <summary>Weight of object positions against background in the loss (0 = every position alike; 4 = objects up to
+    /// 5×): see <see cref="SelfForcing.Training.Objectives.ForegroundWeights"/>.</summary>
+    public double ForegroundBoost { get; init; }
 }
 
 /// <summary>
@@ -60,6 +63,7 @@ public static class TeacherRun
         if (o.BatchSize < 1) throw new ArgumentException("--batch-size must be at least 1");
         if (o.Frames < 0) throw new ArgumentException("--frames must not be negative");
         if (o.LrSchedule is not ("constant" or "cosine")) throw new ArgumentException($"--lr-schedule must be constant or cosine, got '{o.LrSchedule}'");
+        if (!(o.ForegroundBoost >= 0) || o.ForegroundBoost > 100) throw new ArgumentException($"--foreground-weight must be in [0, 100], got {o.ForegroundBoost}");
         if (o.LossWeight is not ("reference" or "uniform")) throw new ArgumentException($"--loss-weight must be reference or uniform, got '{o.LossWeight}'");
         var config = RecipeFiles.ReadConfig(o.InitFrom, o.ModelConfig);
         var data = RecipeFiles.ReadTensors(o.Data, ["latents", "prompt_embeds"], ["negative_prompt_embeds"]);
@@ -90,6 +94,13 @@ public static class TeacherRun
             EmaDecay = o.EmaDecay, UseTrainingWeight = o.LossWeight == "reference",
         };
         using var trainer = new TeacherTrainer(model, settings, random);
+        using var foreground = o.ForegroundBoost > 0 ? new SelfForcing.Training.Objectives.ForegroundWeights(latents, o.ForegroundBoost) : null;
+        if (foreground is not null)
+        {
+            using var sample = latents.narrow(0, 0, Math.Min(latents.shape[0], 256));
+            log.WriteLine($"foreground weight {o.ForegroundBoost:G}: backgrounds of {string.Join(" and ", foreground.FramesPerBackground)} frames; " +
+                          $"{foreground.ObjectShare(sample):P1} of positions count as object");
+        }
         using var order = new Generator((ulong)o.Seed + 2);
         using var metrics = new StreamWriter(Path.Combine(o.Out, MetricsFile));
         var batches = new BatchOrder(latents.shape[0], o.BatchSize, order);
@@ -101,7 +112,8 @@ public static class TeacherRun
             var stepClock = Stopwatch.StartNew();
             if (o.LrSchedule == "cosine") trainer.LearningRate = CosineRate.At(o.LearningRate, step, o.Steps, clock.Elapsed.TotalSeconds, o.MaxSeconds);
             var index = batches.Next();
-            var r = trainer.TrainStep(latents.index_select(0, index).to(device), prompts.index_select(0, index).to(device), negative);
+            var batch = latents.index_select(0, index).to(device);
+            var r = trainer.TrainStep(batch, prompts.index_select(0, index).to(device), negative, foreground?.For(batch));
             double ms = stepClock.Elapsed.TotalMilliseconds;
             double eta = clock.Elapsed.TotalSeconds / step * (o.Steps - step);
             log.WriteLine($"teacher step {step}/{o.Steps} loss={RecipeFiles.Num(r.Loss)} grad_norm={RecipeFiles.Num(r.GradNorm)} lr={RecipeFiles.Num(trainer.LearningRate)} step_ms={ms:F1} eta_s={eta:F0}");

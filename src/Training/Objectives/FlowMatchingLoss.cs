@@ -28,7 +28,9 @@ public sealed class FlowMatchingLoss
     /// <param name="model">the network to run (its parameters' dtype decides the input cast; the loss is float32).</param>
     /// <param name="latents">[B, F, C, H, W] clean latents.</param>
     /// <param name="promptEmbeds">[B, text_len, text_dim].</param>
-    public FlowMatchingLossResult Compute(WanModel model, Tensor latents, Tensor promptEmbeds, ITrainingRandom random)
+    /// <param name="positionWeights">optional [B, F, 1 or C, H, W] weights of each latent value's squared error (a
+    /// weighted mean per frame, so the loss keeps its scale).</param>
+    public FlowMatchingLossResult Compute(WanModel model, Tensor latents, Tensor promptEmbeds, ITrainingRandom random, Tensor? positionWeights = null)
     {
         using var scope = NewDisposeScope();
         if (latents.dim() != 5) throw new ArgumentException($"latents must be [B, F, C, H, W], got [{string.Join(", ", latents.shape)}]");
@@ -52,7 +54,10 @@ public sealed class FlowMatchingLoss
         var dtype = model.parameters().First().dtype;
         var flow = model.Forward(noisy.to(dtype).permute(0, 2, 1, 3, 4), timestep, promptEmbeds.to(dtype))
             .permute(0, 2, 1, 3, 4).to(ScalarType.Float32);
-        var perFrameLoss = (flow - target).square().mean([2, 3, 4]); // [B, F]
+        var error = (flow - target).square();
+        var perFrameLoss = positionWeights is null
+            ? error.mean([2, 3, 4]) // [B, F]
+            : error.mul(positionWeights).sum([2, 3, 4]).div(positionWeights.expand_as(error).sum([2, 3, 4]));
         var loss = (perFrameLoss * weight.unsqueeze(1)).mean();
         var result = new FlowMatchingLossResult(loss, timestep, noisy, flow, target, weight);
         foreach (var t in new[] { loss, timestep, noisy, flow, target, weight }) t.MoveToOuterDisposeScope();

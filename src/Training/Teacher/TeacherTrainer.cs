@@ -56,7 +56,8 @@ public sealed class TeacherTrainer : IDisposable
     /// <param name="promptEmbeds">[B, text_len, text_dim].</param>
     /// <param name="unconditionalEmbeds">[1 or B, text_len, text_dim]: what a dropped prompt becomes (needed when
     /// <see cref="TeacherSettings.ConditionDropout"/> is above 0).</param>
-    public TeacherStepReport TrainStep(Tensor latents, Tensor promptEmbeds, Tensor? unconditionalEmbeds = null)
+    /// <param name="positionWeights">optional [B, F, 1 or C, H, W] loss weights (<see cref="ForegroundWeights"/>).</param>
+    public TeacherStepReport TrainStep(Tensor latents, Tensor promptEmbeds, Tensor? unconditionalEmbeds = null, Tensor? positionWeights = null)
     {
         using var scope = NewDisposeScope();
         if (promptEmbeds.shape[0] != latents.shape[0])
@@ -64,7 +65,7 @@ public sealed class TeacherTrainer : IDisposable
         _optimizer.ZeroGrad();
         _weights.PullWeights();
         var prompts = DropConditions(promptEmbeds, unconditionalEmbeds);
-        var loss = _loss.Compute(_weights.Compute, latents, prompts, _random);
+        var loss = _loss.Compute(_weights.Compute, latents, prompts, _random, positionWeights);
         loss.Loss.backward();
         _weights.PushGradients();
         double norm = GradientClipping.ClipGradNorm(_params.Select(p => (Tensor)p.Param), Settings.MaxGradNorm);
