@@ -118,9 +118,9 @@ public static class WorldVaeRun
             }
         }
         vae.eval();
-        if (!decoderOnly)
-        using (no_grad())
+        if (!decoderOnly) // a decoder trained on keeps the statistics its data was normalised with
         {
+            using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var sample = WorldLatents.Unit(frames.narrow(0, 0, Math.Min(frames.shape[0], 4096)));
             vae.SetLatentStatistics(vae.Posterior(sample).Mean);
