@@ -63,6 +63,16 @@ for log in "$logs"/*.log; do
     done
   fi
 done
+# Each failed test again, with its message: CI keeps only the tail of this output, and a failure printed minutes
+# earlier, among hundreds of passes, was lost there (one run said only "2 failed").
+if [ "$failed" -gt 0 ]; then
+  echo
+  echo "Failed tests:"
+  for log in "$logs"/*.log; do
+    awk '/^  Failed / { on = 1; n = 0 } /^  Stack Trace:/ { on = 0 }
+         on && n < 10 { print "  " $0; n++ }' "$log"
+  done
+fi
 # One plain closing line summed over all test projects.
 printf 'Tests: %d passed, %d failed, %d skipped' "$passed" "$failed" "$skipped"
 [ "$aborts" -gt 0 ] && printf ', %d project(s) aborted' "$aborts"

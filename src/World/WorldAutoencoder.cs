@@ -24,7 +24,7 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
     public const string Kind = "world-vae";
     // A fourth, zero input channel, a fourth output channel that is dropped, and upsampling by broadcast: the layout the
     // README's VAE was measured with, kept so that file loads. They were tried against NaN gradients whose cause was
-    // elsewhere (two-thread convolution backward, see WorldVaeRun) and cost nothing.
+    // elsewhere (oneDNN's convolutions, see MatmulConv2d) and cost nothing.
     private const int Hidden = 64;
 
     private readonly Sequential encoder;
@@ -36,20 +36,20 @@ public sealed class WorldAutoencoder : Module<Tensor, Tensor>
     {
         encoder = Sequential(
             PixelUnshuffle(2), new PerPixelLinear(16, Hidden), SiLU(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
-            Conv2d(Hidden, Hidden, 4, stride: 2, padding: 1), SiLU(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
-            Conv2d(Hidden, 2 * Channels, 1));
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 4, stride: 2, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, 2 * Channels, 1));
         decoder = Sequential(
-            Conv2d(Channels, Hidden, 3, padding: 1), SiLU(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Channels, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
             new Double2x(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
-            Conv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
+            new MatmulConv2d(Hidden, Hidden, 3, padding: 1), SiLU(),
             new Double2x(),
-            Conv2d(Hidden, 48, 3, padding: 1), SiLU(),
-            Conv2d(48, 4, 3, padding: 1));
+            new MatmulConv2d(Hidden, 48, 3, padding: 1), SiLU(),
+            new MatmulConv2d(48, 4, 3, padding: 1));
         latent_mean = new Parameter(zeros(Channels), requires_grad: false);
         latent_std = new Parameter(ones(Channels), requires_grad: false);
         RegisterComponents();

@@ -46,12 +46,7 @@ public static class WorldVaeRun
         var frames = Frames(o.World, o.Seed, o.Clips);
         log.WriteLine($"world-vae: {frames.shape[0]} frames of {o.Clips} clips (seeds {o.Seed}..{o.Seed + o.Clips - 1})");
 
-        // One thread: with two, this libtorch's CPU convolution backward gave NaN or differing gradients at random
-        // (the same inputs, run after run; seen on AMD EPYC), with one never — and two were no faster at this size.
-        int threads = get_num_threads();
-        set_num_threads(1);
-        try { Train(o, frames, log); }
-        finally { set_num_threads(threads); }
+        Train(o, frames, log);
     }
 
     private static void Train(WorldVaeRunOptions o, Tensor frames, TextWriter log)
