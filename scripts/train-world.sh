@@ -8,7 +8,10 @@
 #   seed encoder (README "The default model", fourteenth session: the DiT reads text tokens as a bag, so a frozen random
 #   encoder cannot tell which object a direction belongs to)
 # vae (not in the default list): a tiny VAE of the world's frames (train world-vae) to OUT/world-vae.safetensors; once
-#   that file exists, every later stage works in its 8x8 latents (world-data --vae, 8x8 pairs and DMD)
+#   that file exists, every later stage works in its 8x8 latents (world-data --vae, 8x8 pairs and DMD). VAE_CODE=W
+#   teaches its encoder the shape code (train world-vae --shape-code W; README "A latent that names the shape")
+# decoder (not in the default list): that VAE's decoder trained on from noisy latents (--decoder-noise DECODER_NOISE,
+#   0.7) to OUT/world-vae-decoder.safetensors, same encoder and statistics; export ships it when it exists
 # stills: the teacher first learns still frames (the first frame of each clip: 9x the clips per step), then teacher
 #   goes on from it on whole clips (README "The default model", eighth session: many small steps beat a few large ones)
 # probe: train word-probe of the teacher on 120 held-out clips (does it read colour, shape and direction words?)
@@ -67,9 +70,14 @@ for stage in $stages; do
   vae=(); side=16; text=()
   [[ -f "$out/world-vae.safetensors" ]] && { vae=(--vae "$out/world-vae.safetensors"); side=8; }
   [[ -f "$out/world-text.safetensors" ]] && text=(--text "$out/world-text.safetensors")
+  # The decoder stage's VAE has the same encoder and statistics, so only what decodes (the exported model) takes it.
+  shipped_vae=("${vae[@]}")
+  [[ -f "$out/world-vae-decoder.safetensors" ]] && shipped_vae=(--vae "$out/world-vae-decoder.safetensors")
   case $stage in
-    vae)       timed vae "${sf[@]}" train world-vae --out "$out/world-vae.safetensors" --count 2000 --frames 9 --steps 2400 \
-                 --kl-weight "${VAE_KL:-2e-5}" --max-seconds "${VAE_SECONDS:-720}" --seed "$seed" "${world[@]}" ;;
+    vae)       timed vae "${sf[@]}" train world-vae --out "$out/world-vae.safetensors" --count 2000 --frames 9 --steps "${VAE_STEPS:-2400}" \
+                 --kl-weight "${VAE_KL:-2e-5}" --max-seconds "${VAE_SECONDS:-720}" --shape-code "${VAE_CODE:-0}" --seed "$seed" "${world[@]}" ;;
+    decoder)   timed decoder "${sf[@]}" train world-vae --decoder-from "$out/world-vae.safetensors" --decoder-noise "${DECODER_NOISE:-0.7}" \
+                 --out "$out/world-vae-decoder.safetensors" --count 2000 --frames 9 --steps "${DECODER_STEPS:-900}" --seed "$((seed + 1))" "${world[@]}" ;;
     text)      timed text "${sf[@]}" train world-text --out "$out/world-text.safetensors" --steps "${TEXT_STEPS:-3000}" --seed "$seed" ;;
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
                  --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" "${text[@]}" ;;
@@ -98,9 +106,9 @@ for stage in $stages; do
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": the DMD student since the twelfth session).
     export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${vae[@]}" "${text[@]}"
+                 --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${shipped_vae[@]}" "${text[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
-                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${vae[@]}" "${text[@]}" ;;
-    *) echo "unknown stage '$stage' (vae text data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
+                 --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${shipped_vae[@]}" "${text[@]}" ;;
+    *) echo "unknown stage '$stage' (vae decoder text data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

@@ -369,6 +369,37 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_vae_shape_code_teaches_the_encoder_to_write_which_shape_covers_each_cell()
+    {
+        string[] common = ["--count", "6", "--frames", "3", "--steps", "60", "--batch-size", "8", "--seed", "1"];
+        var coded = Train(["world-vae", "--out", P("coded.safetensors"), "--shape-code", "20", .. common]);
+        Assert.True(coded.Rc == 0, coded.Err);
+        Assert.Contains("shape code (latent channels 13-15)", coded.Out);
+        var plain = Train(["world-vae", "--out", P("plain.safetensors"), .. common]);
+        Assert.True(plain.Rc == 0, plain.Err);
+        using (var file = SafeTensorsFile.Open(P("coded.safetensors"))) Assert.Equal("20", file.Metadata["shape_code"]);
+        using (var file = SafeTensorsFile.Open(P("plain.safetensors"))) Assert.Equal("0", file.Metadata["shape_code"]);
+
+        // The same seed, data and steps: only the code term differs, so the error it leaves is what it taught.
+        var world = WorldSettings.Default with { Frames = 3 };
+        using var withCode = WorldAutoencoder.Load(P("coded.safetensors"));
+        using var without = WorldAutoencoder.Load(P("plain.safetensors"));
+        var taught = WorldVaeRun.ShapeCodeFit(withCode, world, 4);
+        var untaught = WorldVaeRun.ShapeCodeFit(without, world, 4);
+        Assert.True(taught.Cells > 0);
+        Assert.True(taught.SquaredError < 0.5 * untaught.SquaredError,
+            $"the code term did not teach the code: squared error {taught.SquaredError:G3} with it, {untaught.SquaredError:G3} without");
+
+        var negative = Train("world-vae", "--out", P("bad.safetensors"), "--shape-code", "-1");
+        Assert.Equal(1, negative.Rc);
+        Assert.Contains("--shape-code", negative.Err);
+        var both = Train("world-vae", "--out", P("bad.safetensors"), "--shape-code", "5", "--decoder-from", P("coded.safetensors"));
+        Assert.Equal(1, both.Rc);
+        Assert.Contains("--shape-code", both.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+    }
+
+    [Fact]
     public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
     {
         Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);

@@ -158,12 +158,13 @@ public static class TrainRecipeCommands
         var maxSeconds = MaxSeconds();
         var check = new Option<string?>("--check") { Description = "no training: report a trained VAE file on held-out clips of the world of the flags" };
         var decoderFrom = new Option<string?>("--decoder-from") { Description = "a trained VAE file: train only its decoder on, keeping its encoder and latent statistics (so data and models made with it still fit)" };
+        var shapeCode = new Option<double>("--shape-code") { Description = "weight of a term that teaches the encoder to write which shape covers each latent cell into its last 3 channels (0 = none; README \"A latent that names the shape\")", DefaultValueFactory = _ => 0 };
         var decoderNoise = new Option<double>("--decoder-noise") { Description = "with --decoder-from: Gaussian noise of up to this standard deviation (normalised latent units) on the decoder's latents", DefaultValueFactory = _ => 0 };
         var world = new WorldFlags();
         var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
         {
             outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, check,
-            decoderFrom, decoderNoise,
+            decoderFrom, decoderNoise, shapeCode,
         };
         cmd.SetAction(p => Guard(stderr, () =>
         {
@@ -171,7 +172,7 @@ public static class TrainRecipeCommands
             else WorldVaeRun.Run(new WorldVaeRunOptions(p.GetValue(outFile)!, world.Settings(p, p.GetValue(frames)),
             p.GetValue(count), p.GetValue(seed), p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(kl))
             {
-                MaxSeconds = p.GetValue(maxSeconds), DecoderFrom = p.GetValue(decoderFrom), DecoderNoise = p.GetValue(decoderNoise),
+                MaxSeconds = p.GetValue(maxSeconds), DecoderFrom = p.GetValue(decoderFrom), DecoderNoise = p.GetValue(decoderNoise), ShapeCode = p.GetValue(shapeCode),
             },
             stdout ?? Console.Out);
         }));
