@@ -31,8 +31,12 @@
 #   TEACHER_FROM=OUT2/teacher TEACHER_FOREGROUND=4 TEACHER_SECONDS=2100 (and OUT2's other settings)
 #   scripts/train-world.sh OUT3 teacher pairs ode-init dmd export   with OUT3's world-vae, world-text and world_data =
 #   OUT2's (its teacher ran with --seed 5; README "Objects weighed in the teacher's loss").
+# The eighteenth session's shape-code line (README "A latent that names the shape"; not shipped): VAE_CODE=20
+#   VAE_SECONDS=600 (vae), decoder, then data with WORLD="$WORLD --two-object-odds 0.5", a 5,000-step teacher from
+#   scratch (TEACHER_BATCH=16 TEACHER_STEPS=5000 TEACHER_LR=1e-3 TEACHER_LOSS_WEIGHT=uniform), two more teacher runs
+#   from it (TEACHER_FOREGROUND=4, TEACHER_LR=5e-4 then 3e-4, TEACHER_SECONDS=2700 then 1680), the same distillation.
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
-#      STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
+#      VAE_STEPS (2400), VAE_CODE (0), DECODER_NOISE (0.7), DECODER_STEPS (900), STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
 #      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
