@@ -29,16 +29,10 @@ public static class WorldShapeCode
             foreach (var o in scene.Objects)
             {
                 var (x, y) = o.At(t, w, h);
-                int x0 = Math.Max(0, (int)Math.Floor(x)), x1 = Math.Min(w - 1, (int)Math.Ceiling(x + o.Size));
-                int y0 = Math.Max(0, (int)Math.Floor(y)), y1 = Math.Min(h - 1, (int)Math.Ceiling(y + o.Size));
-                for (int py = y0; py <= y1; py++)
-                    for (int px = x0; px <= x1; px++)
-                    {
-                        double u = px + 0.5 - x, v = py + 0.5 - y;
-                        if (u < 0 || v < 0 || u >= o.Size || v >= o.Size) continue; // the box's test, as ShapeRasterizer's
-                        for (int c = 0; c < Channels; c++)
-                            pixels[((t * Channels + c) * h + py) * w + px] = c == (int)o.Shape ? 1f : 0f;
-                    }
+                // The box is the pixels a square of the object's size would cover, as the rasterizer draws it.
+                foreach (var (px, py) in ShapeRasterizer.CoveredPixels(ObjectShape.Square, x, y, o.Size, w, h))
+                    for (int c = 0; c < Channels; c++)
+                        pixels[((t * Channels + c) * h + py) * w + px] = c == (int)o.Shape ? 1f : 0f;
             }
         using var full = tensor(pixels, [scene.Frames, Channels, h, w]);
         return nn.functional.avg_pool2d(full, factor);
