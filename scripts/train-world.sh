@@ -12,6 +12,9 @@
 #   teaches its encoder the shape code (train world-vae --shape-code W; README "A latent that names the shape")
 # decoder (not in the default list): that VAE's decoder trained on from noisy latents (--decoder-noise DECODER_NOISE,
 #   0.7) to OUT/world-vae-decoder.safetensors, same encoder and statistics; export ships it when it exists
+# decoder-code (not in the default list; after decoder): that decoder trained on with less noise on the shape-code
+#   channels (DECODER_CODE_NOISE, 0.3) than on the others (DECODER_CODE_OTHERS, 1.2), so it draws outlines from the code
+#   (README "A decoder that trusts the code"), to OUT/world-vae-decoder-code.safetensors; export ships it when it exists
 # stills: the teacher first learns still frames (the first frame of each clip: 9x the clips per step), then teacher
 #   goes on from it on whole clips (README "The default model", eighth session: many small steps beat a few large ones)
 # probe: train word-probe of the teacher on 120 held-out clips (does it read colour, shape and direction words?)
@@ -77,11 +80,15 @@ for stage in $stages; do
   # The decoder stage's VAE has the same encoder and statistics, so only what decodes (the exported model) takes it.
   shipped_vae=("${vae[@]}")
   [[ -f "$out/world-vae-decoder.safetensors" ]] && shipped_vae=(--vae "$out/world-vae-decoder.safetensors")
+  [[ -f "$out/world-vae-decoder-code.safetensors" ]] && shipped_vae=(--vae "$out/world-vae-decoder-code.safetensors")
   case $stage in
     vae)       timed vae "${sf[@]}" train world-vae --out "$out/world-vae.safetensors" --count 2000 --frames 9 --steps "${VAE_STEPS:-2400}" \
                  --kl-weight "${VAE_KL:-2e-5}" --max-seconds "${VAE_SECONDS:-720}" --shape-code "${VAE_CODE:-0}" --seed "$seed" "${world[@]}" ;;
     decoder)   timed decoder "${sf[@]}" train world-vae --decoder-from "$out/world-vae.safetensors" --decoder-noise "${DECODER_NOISE:-0.7}" \
                  --out "$out/world-vae-decoder.safetensors" --count 2000 --frames 9 --steps "${DECODER_STEPS:-900}" --seed "$((seed + 1))" "${world[@]}" ;;
+    decoder-code) timed decoder-code "${sf[@]}" train world-vae --decoder-from "$out/world-vae-decoder.safetensors" \
+                 --decoder-noise "${DECODER_CODE_OTHERS:-1.2}" --decoder-code-noise "${DECODER_CODE_NOISE:-0.3}" \
+                 --out "$out/world-vae-decoder-code.safetensors" --count 2000 --frames 9 --steps "${DECODER_STEPS:-900}" --seed "$((seed + 2))" "${world[@]}" ;;
     text)      timed text "${sf[@]}" train world-text --out "$out/world-text.safetensors" --steps "${TEXT_STEPS:-3000}" --seed "$seed" ;;
     data)      timed data "${sf[@]}" train world-data --out "$out/world_data.safetensors" --count "$count" --seed "$((seed * 1000000))" \
                  --frames $frames --text-len 20 --text-dim 32 --text-seed "$seed" "${world[@]}" "${vae[@]}" "${text[@]}" ;;
@@ -113,6 +120,6 @@ for stage in $stages; do
                  --text-seed "$seed" --out "$out/world-tiny-dmd.safetensors" "${shipped_vae[@]}" "${text[@]}"
                timed export "${sf[@]}" train world-export --checkpoint "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" \
                  --text-seed "$seed" --out "$out/world-tiny-ode-init.safetensors" "${shipped_vae[@]}" "${text[@]}" ;;
-    *) echo "unknown stage '$stage' (vae decoder text data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
+    *) echo "unknown stage '$stage' (vae decoder decoder-code text data stills teacher probe pairs ode-init dmd export)" >&2; exit 2 ;;
   esac
 done

@@ -400,6 +400,44 @@ public sealed class TrainRecipeCommandTests : IDisposable
     }
 
     [Fact]
+    public void World_vae_decoder_code_noise_makes_the_decoder_draw_from_the_shape_code()
+    {
+        string[] small = ["--count", "6", "--frames", "3", "--batch-size", "8"];
+        Assert.Equal(0, Train(["world-vae", "--out", P("coded.safetensors"), "--shape-code", "20", "--steps", "60", "--seed", "1", .. small]).Rc);
+        // The same seed and noise draws; the code channels are left clean in one run only.
+        var clean = Train(["world-vae", "--decoder-from", P("coded.safetensors"), "--decoder-noise", "3", "--decoder-code-noise", "0",
+            "--out", P("clean-code.safetensors"), "--steps", "60", "--seed", "2", .. small]);
+        Assert.True(clean.Rc == 0, clean.Err);
+        var noisy = Train(["world-vae", "--decoder-from", P("coded.safetensors"), "--decoder-noise", "3",
+            "--out", P("noisy-code.safetensors"), "--steps", "60", "--seed", "2", .. small]);
+        Assert.True(noisy.Rc == 0, noisy.Err);
+        using (var file = SafeTensorsFile.Open(P("clean-code.safetensors"))) Assert.Equal("0", file.Metadata["decoder_code_noise"]);
+        using (var file = SafeTensorsFile.Open(P("noisy-code.safetensors"))) Assert.Equal("3", file.Metadata["decoder_code_noise"]);
+
+        // How far the drawing moves when the code channels are emptied: the decoder that saw them clean leans on them.
+        double Reliance(string file)
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            using var vae = WorldAutoencoder.Load(file);
+            var latents = vae.Encode(WorldLatents.Unit(WorldVaeRun.Frames(WorldSettings.Default with { Frames = 3 }, WorldVaeRun.HeldOutSeed, 4)));
+            var blank = latents.clone();
+            blank.narrow(1, WorldShapeCode.FirstChannel, WorldShapeCode.Channels).zero_();
+            return vae.Decode(latents).sub(vae.Decode(blank)).abs().mean().item<float>();
+        }
+        double leans = Reliance(P("clean-code.safetensors")), barely = Reliance(P("noisy-code.safetensors"));
+        Assert.True(leans > 1.5 * barely, $"emptying the code moved the clean-code decoder's pixels by {leans:G3}, the other's by {barely:G3}");
+
+        var negative = Train("world-vae", "--out", P("bad.safetensors"), "--decoder-from", P("coded.safetensors"), "--decoder-code-noise", "-1");
+        Assert.Equal(1, negative.Rc);
+        Assert.Contains("--decoder-code-noise", negative.Err);
+        var noFrom = Train("world-vae", "--out", P("bad.safetensors"), "--decoder-code-noise", "0.5");
+        Assert.Equal(1, noFrom.Rc);
+        Assert.Contains("--decoder-from", noFrom.Err);
+        Assert.False(File.Exists(P("bad.safetensors")));
+    }
+
+    [Fact]
     public void Word_probe_scores_each_word_kind_over_the_one_object_clips_and_refuses_data_of_another_encoder()
     {
         Assert.Equal(0, Train("world-data", "--out", P("held.safetensors"), "--count", "12", "--seed", "9000000", "--frames", "3").Rc);

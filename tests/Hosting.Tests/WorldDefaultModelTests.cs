@@ -91,10 +91,10 @@ public class WorldDefaultModelTests
         finally { dir.Delete(true); }
     }
 
-    /// <summary>The README's figures (first 60 held-out clips: colour 97.3%, shape 40.5%, direction 93.2%; chance is 20%,
-    /// 33% and 25%) at thresholds several points under them, for other CPUs' kernels. Colour and direction are learnt;
-    /// shape only a little above chance (the issue's 70% is not met), asserted at chance so that a model that stops
-    /// reading shape words, or a broken pipeline, fails. Drift is the next test's.</summary>
+    /// <summary>The README's figures (first 60 held-out clips: colour 91.9%, shape 81.1%, direction 87.8%; chance is
+    /// 20%, 33% and 25%) at thresholds several points under them, for other CPUs' kernels (one object of these 74 is
+    /// 1.4 points). All three are learnt, at the issue's goals over 200 clips (91.5 / 81.5 / 85.1%). Drift is the next
+    /// test's.</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_follows_its_prompts()
@@ -114,10 +114,10 @@ public class WorldDefaultModelTests
 
     /// <summary>The issue's "no drift" goal on the first 100 held-out streams: chunks 20–30 of each 30-chunk stream read
     /// within 10 points of chunks 1–3 of the same stream on colour, axis and count (direction is not the caption's late:
-    /// a bounce reverses it). Measured over these 100 (README, sixteenth session's model): colour 96.8 → 92.7%, axis
-    /// 91.9 → 84.7%, count 97 → 93%; over 200: 96.8 → 93.1%, 92.7 → 85.1%, 97 → 94%. The axis is 3 points inside the goal
-    /// (the previous model's 8: its early axis was lower, its late one about the same). Fewer streams would not do: a
-    /// 40-stream figure moved by ±5 points, a 100-stream one moves by about ±3 (one standard error).</summary>
+    /// a bounce reverses it). Measured over these 100 (README, nineteenth session's model): colour 89.5 → 84.7%, axis
+    /// 86.3 → 83.1%, count 87 → 84%; over 200: 91.5 → 84.7%, 87.1 → 83.9%, 90 → 85.5%. Shape is not held to it: it
+    /// drifts (these 100: 79.0 → 66.9%; 200: 81.5 → 69.0%), the one goal of the issue this model misses. Fewer streams
+    /// would not do: a 40-stream figure moved by ±5 points, a 100-stream one moves by about ±3 (one standard error).</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_does_not_drift_late_in_a_long_stream()
@@ -146,6 +146,6 @@ public class WorldDefaultModelTests
 
     private static class Thresholds
     {
-        public const double Colour = 0.90, Shape = 0.33, Direction = 0.85;
+        public const double Colour = 0.86, Shape = 0.74, Direction = 0.81;
     }
 }

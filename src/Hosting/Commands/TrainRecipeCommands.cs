@@ -160,11 +160,12 @@ public static class TrainRecipeCommands
         var decoderFrom = new Option<string?>("--decoder-from") { Description = "a trained VAE file: train only its decoder on, keeping its encoder and latent statistics (so data and models made with it still fit)" };
         var shapeCode = new Option<double>("--shape-code") { Description = "weight of a term that teaches the encoder to write which shape covers each latent cell into its last 3 channels (0 = none; README \"A latent that names the shape\")", DefaultValueFactory = _ => 0 };
         var decoderNoise = new Option<double>("--decoder-noise") { Description = "with --decoder-from: Gaussian noise of up to this standard deviation (normalised latent units) on the decoder's latents", DefaultValueFactory = _ => 0 };
+        var decoderCodeNoise = new Option<double?>("--decoder-code-noise") { Description = "with --decoder-from: the same on the shape-code channels only (default: --decoder-noise); less there makes the decoder draw outlines from the code" };
         var world = new WorldFlags();
         var cmd = new Command("world-vae", "A tiny VAE of the world's frames (32x32 -> 16x8x8), for train world-data --vae.")
         {
             outFile, count, seed, frames, steps, batch, lr, kl, maxSeconds, world.Slow, world.Fast, world.Lead, world.Trail, world.Jitter, world.TwoObjects, check,
-            decoderFrom, decoderNoise, shapeCode,
+            decoderFrom, decoderNoise, decoderCodeNoise, shapeCode,
         };
         cmd.SetAction(p => Guard(stderr, () =>
         {
@@ -172,7 +173,8 @@ public static class TrainRecipeCommands
             else WorldVaeRun.Run(new WorldVaeRunOptions(p.GetValue(outFile)!, world.Settings(p, p.GetValue(frames)),
             p.GetValue(count), p.GetValue(seed), p.GetValue(steps), p.GetValue(batch), p.GetValue(lr), p.GetValue(kl))
             {
-                MaxSeconds = p.GetValue(maxSeconds), DecoderFrom = p.GetValue(decoderFrom), DecoderNoise = p.GetValue(decoderNoise), ShapeCode = p.GetValue(shapeCode),
+                MaxSeconds = p.GetValue(maxSeconds), DecoderFrom = p.GetValue(decoderFrom), DecoderNoise = p.GetValue(decoderNoise),
+                DecoderCodeNoise = p.GetValue(decoderCodeNoise), ShapeCode = p.GetValue(shapeCode),
             },
             stdout ?? Console.Out);
         }));

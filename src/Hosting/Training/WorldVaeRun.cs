@@ -20,6 +20,10 @@ public sealed record WorldVaeRunOptions(string Out, WorldSettings World, int Cli
     /// units (0 = clean latents).</summary>
     public double DecoderNoise { get; init; }
 
+    /// <summary>The same, on the shape-code channels only (null = <see cref="DecoderNoise"/>). Less noise there than on
+    /// the rest makes the decoder draw an object's outline from the code rather than from the appearance channels.</summary>
+    public double? DecoderCodeNoise { get; init; }
+
     /// <summary>Weight of a squared-error term that teaches the encoder to write <see cref="WorldShapeCode"/> into its
     /// last latent channels (0 = none): the shape becomes a value over the object's cells, as its colour is.</summary>
     public double ShapeCode { get; init; }
@@ -44,6 +48,8 @@ public static class WorldVaeRun
         if (o.MaxSeconds < 0) throw new ArgumentException("--max-seconds must not be negative");
         if (!(o.DecoderNoise >= 0) || o.DecoderNoise > 10) throw new ArgumentException($"--decoder-noise must be in [0, 10] (normalised latent units), got {o.DecoderNoise}");
         if (o.DecoderNoise > 0 && o.DecoderFrom is null) throw new ArgumentException("--decoder-noise trains a decoder on: it needs --decoder-from FILE");
+        if (o.DecoderCodeNoise is { } codeNoise && (!(codeNoise >= 0) || codeNoise > 10)) throw new ArgumentException($"--decoder-code-noise must be in [0, 10] (normalised latent units), got {codeNoise}");
+        if (o.DecoderCodeNoise is not null && o.DecoderFrom is null) throw new ArgumentException("--decoder-code-noise trains a decoder on: it needs --decoder-from FILE");
         if (!(o.ShapeCode >= 0) || o.ShapeCode > 1000) throw new ArgumentException($"--shape-code must be in [0, 1000], got {o.ShapeCode}");
         if (o.ShapeCode > 0 && o.DecoderFrom is not null) throw new ArgumentException("--shape-code trains the encoder; --decoder-from keeps it as it is: use one or the other");
         if (o.DecoderFrom is { } from && !File.Exists(from)) throw new FileNotFoundException($"--decoder-from: no VAE file at {from}", from);
@@ -54,6 +60,14 @@ public static class WorldVaeRun
         using var codes = o.ShapeCode > 0 ? ShapeCodes(o.World, o.Seed, o.Clips) : null;
 
         Train(o, frames, codes, log);
+    }
+
+    /// <summary>[1, C, 1, 1]: the decoder's largest latent noise per channel, the shape code's apart.</summary>
+    private static Tensor ChannelNoise(WorldVaeRunOptions o)
+    {
+        var perChannel = Enumerable.Range(0, WorldAutoencoder.Channels)
+            .Select(c => (float)(c >= WorldShapeCode.FirstChannel ? o.DecoderCodeNoise ?? o.DecoderNoise : o.DecoderNoise)).ToArray();
+        return tensor(perChannel, [1, WorldAutoencoder.Channels, 1, 1]);
     }
 
     private static void Train(WorldVaeRunOptions o, Tensor frames, Tensor? codes, TextWriter log)
@@ -73,6 +87,7 @@ public static class WorldVaeRun
         using var noise = new Generator((ulong)o.Seed + 3);
         using var latentNoise = new Generator((ulong)o.Seed + 4);
         var batches = new BatchOrder(frames.shape[0], o.BatchSize, order);
+        using var channelNoise = ChannelNoise(o);
         var clock = Stopwatch.StartNew();
         double recent = 0, recentKl = 0, recentCode = 0;
         int recentCount = 0, step = 1;
@@ -90,7 +105,7 @@ public static class WorldVaeRun
                 using (no_grad()) latents = vae.Encode(x);
                 // Each frame's own noise level in [0, max): the decoder learns to draw the nearest clean frame from the
                 // slightly-off latents a few-step sampler leaves, without unlearning clean ones.
-                var sigma = rand([latents.shape[0], 1, 1, 1], generator: latentNoise).mul(o.DecoderNoise);
+                var sigma = rand([latents.shape[0], 1, 1, 1], generator: latentNoise).mul(channelNoise);
                 recon = vae.Decode(latents.add(randn(latents.shape, generator: latentNoise).mul(sigma)));
                 kl = zeros(1);
             }
@@ -138,6 +153,7 @@ public static class WorldVaeRun
             ["steps"] = Math.Min(step, o.Steps).ToString(inv), ["kl_weight"] = o.KlWeight.ToString("R", inv),
             ["trail_frames"] = o.World.TrailFrames.ToString(inv),
             ["decoder_from"] = o.DecoderFrom is null ? "" : Path.GetFileName(o.DecoderFrom), ["decoder_noise"] = o.DecoderNoise.ToString("R", inv),
+            ["decoder_code_noise"] = (o.DecoderCodeNoise ?? o.DecoderNoise).ToString("R", inv),
             ["shape_code"] = o.ShapeCode.ToString("R", inv),
         });
         log.WriteLine($"saved {o.Out}");
