@@ -91,10 +91,10 @@ public class WorldDefaultModelTests
         finally { dir.Delete(true); }
     }
 
-    /// <summary>The README's figures (first 60 held-out clips: colour 91.9%, shape 81.1%, direction 87.8%; chance is
+    /// <summary>The README's figures (first 60 held-out clips: colour 91.9%, shape 75.7%, direction 90.5%; chance is
     /// 20%, 33% and 25%) at thresholds several points under them, for other CPUs' kernels (one object of these 74 is
-    /// 1.4 points). All three are learnt, at the issue's goals over 200 clips (91.5 / 81.5 / 85.1%). Drift is the next
-    /// test's.</summary>
+    /// 1.4 points); shape at the issue's 70%. All three are learnt, at the issue's goals over 200 clips (91.1 / 78.2 /
+    /// 85.5%). Drift is the next test's.</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_follows_its_prompts()
@@ -114,10 +114,11 @@ public class WorldDefaultModelTests
 
     /// <summary>The issue's "no drift" goal on the first 100 held-out streams: chunks 20–30 of each 30-chunk stream read
     /// within 10 points of chunks 1–3 of the same stream on colour, axis and count (direction is not the caption's late:
-    /// a bounce reverses it). Measured over these 100 (README, nineteenth session's model): colour 89.5 → 84.7%, axis
-    /// 86.3 → 83.1%, count 87 → 84%; over 200: 91.5 → 84.7%, 87.1 → 83.9%, 90 → 85.5%. Shape is not held to it: it
-    /// drifts (these 100: 79.0 → 66.9%; 200: 81.5 → 69.0%), the one goal of the issue this model misses. Fewer streams
-    /// would not do: a 40-stream figure moved by ±5 points, a 100-stream one moves by about ±3 (one standard error).</summary>
+    /// a bounce reverses it). Measured over these 100 (README, nineteenth session's model): colour 88.7 → 84.7%, axis
+    /// 87.1 → 81.5%, count 91 → 85%; over 200: 91.1 → 86.3%, 87.9 → 83.9%, 90.5 → 87%. Shape is within 10 points over
+    /// 200 (78.2 → 69.8%) but 9.7 over these 100 (75.0 → 65.3%): too near the line to assert on other CPUs' kernels.
+    /// Fewer streams would not do: a 40-stream figure moved by ±5 points, a 100-stream one by about ±3 (one standard
+    /// error).</summary>
     [Fact]
     [Trait("Category", "Slow")]
     public void The_shipped_model_does_not_drift_late_in_a_long_stream()
@@ -146,6 +147,6 @@ public class WorldDefaultModelTests
 
     private static class Thresholds
     {
-        public const double Colour = 0.86, Shape = 0.74, Direction = 0.81;
+        public const double Colour = 0.86, Shape = 0.70, Direction = 0.84;
     }
 }
