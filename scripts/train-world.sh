@@ -45,7 +45,8 @@
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      VAE_STEPS (2400), VAE_CODE (0), DECODER_NOISE (0.7), DECODER_STEPS (900), STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),
-#      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_FRAMES (first N
+#      TEACHER_FROM (a teacher folder to continue from; default OUT/stills when that stage ran), TEACHER_NAME (the folder
+#      under OUT it writes, teacher; pairs, ode-init, dmd and probe read OUT/teacher), TEACHER_SEED and DMD_SEED (SEED), TEACHER_FRAMES (first N
 #      frames of each clip, 0 = all), TEACHER_EMA (0.998; 0 = none), TEACHER_SCHEDULE (cosine | constant),
 #      TEACHER_LOSS_WEIGHT (reference | uniform: every timestep alike, which the shipped teacher used),
 #      TEACHER_FOREGROUND (train teacher --foreground-weight: objects up to 1+K times the background in the loss; 0), PAIRS (400),
@@ -102,8 +103,8 @@ for stage in $stages; do
     teacher)   from=(); teacher_from=${TEACHER_FROM:-}
                [[ -z "$teacher_from" && -f "$out/stills/teacher.safetensors" ]] && teacher_from=$out/stills
                [[ -n "$teacher_from" ]] && from=(--init-from "$teacher_from")
-               timed teacher "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world "${from[@]}" --out "$out/teacher" \
-                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-6}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed "$seed" --save-every 1000 \
+               timed "${TEACHER_NAME:-teacher}" "${sf[@]}" train teacher --data "$out/world_data.safetensors" --model-config world "${from[@]}" --out "$out/${TEACHER_NAME:-teacher}" \
+                 --steps "$teacher_steps" --batch-size "${TEACHER_BATCH:-6}" --lr "${TEACHER_LR:-1e-3}" --condition-dropout 0.1 --seed "${TEACHER_SEED:-$seed}" --save-every 1000 \
                  --shift "${TEACHER_SHIFT:-2}" --max-seconds "${TEACHER_SECONDS:-0}" --device "$device" --frames "${TEACHER_FRAMES:-0}" \
                  --ema "${TEACHER_EMA:-0.998}" --lr-schedule "${TEACHER_SCHEDULE:-cosine}" \
                  --loss-weight "${TEACHER_LOSS_WEIGHT:-reference}" --foreground-weight "${TEACHER_FOREGROUND:-0}" ;;
@@ -117,7 +118,7 @@ for stage in $stages; do
                  --steps "$ode_steps" --batch-size 8 --lr 2e-4 --seed "$seed" --save-every 200 --device "$device" ;;
     dmd)       timed dmd "${sf[@]}" train --config "$here/scripts/world-dmd.yaml" --teacher "$out/teacher" \
                  --generator "$out/ode-init/checkpoint_model_$(printf %06d "$ode_steps")" --prompt-embeds "$out/world_data.safetensors" \
-                 --frames "${DMD_FRAMES:-$frames}" --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "$seed" ;;
+                 --frames "${DMD_FRAMES:-$frames}" --height $side --width $side --out "$out/dmd" --steps "$dmd_steps" --save-every 50 --seed "${DMD_SEED:-$seed}" ;;
     # Both students are exported; the shipped one (src/Hosting/Models/world-tiny.safetensors) is the one that scored
     # better on held-out captions (README "The default model": the DMD student since the twelfth session).
     export)    [[ -d "$out/dmd" ]] && timed export "${sf[@]}" train world-export --checkpoint "$out/dmd/checkpoint_model_$(printf %06d "$dmd_steps")" \
