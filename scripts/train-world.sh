@@ -41,7 +41,8 @@
 # The nineteenth session's model (shipped since) went on from that line: decoder-code (DECODER_CODE_OTHERS=1.2
 #   DECODER_CODE_NOISE=0.3), a fourth teacher run (TEACHER_LR=3e-4 TEACHER_SECONDS=2400, its --seed 9), then pairs,
 #   ode-init and dmd with DMD_FRAMES=15 and export (README "A decoder that trusts the code"; the teacher runs' seeds
-#   were 0, 7, 8, 9, each run's exact command is in the README's tables).
+#   were 0, 7, 8, 9, each run's exact command is in the README's tables). scripts/world-default.sh OUT runs that whole
+#   line in one call, by the step counts those runs reached (README "The shipped line in one call").
 # env: FRAMES (latent frames per clip, 9), COUNT (clips, 12000), DEVICE (cpu; cuda for teacher, pairs, ode-init),
 #      VAE_STEPS (2400), VAE_CODE (0), DECODER_NOISE (0.7), DECODER_STEPS (900), STILLS_STEPS (4500), STILLS_SECONDS (0 = no limit),
 #      TEACHER_STEPS (6000), TEACHER_BATCH (6), TEACHER_SHIFT (2), TEACHER_SECONDS (0 = no limit), TEACHER_LR (1e-3),

@@ -31,7 +31,6 @@ div=${DIVIDE:-1}
 [[ "$seed" =~ ^[0-9]+$ ]] || { echo "SEED must be a whole number, not '$seed'" >&2; exit 2; }
 here=$(cd "$(dirname "$0")/.." && pwd)
 read -r -a sf <<< "${SELFFORCING:-dotnet run --project $here/src/Hosting -c Release --}"
-mkdir -p "$out"
 
 n() { echo $(( ($1 + div - 1) / div )); }  # a count divided by DIVIDE, at least 1
 world="--slow-speed 0.041667 --fast-speed 0.071429 --lead-frames 8 --trail-frames 3 --start-jitter 0.25 --two-object-odds 0.5"
@@ -44,6 +43,7 @@ export SELFFORCING="${sf[*]}" SEED=$seed WORLD=$world FRAMES=9 COUNT=$(n 12000) 
 stop_after=${STOP_AFTER:-}
 stages="text vae decoder decoder-code data teacher-1 teacher-2 teacher-3 teacher pairs ode-init dmd export eval"
 [[ -z "$stop_after" || " $stages " == *" $stop_after "* ]] || { echo "STOP_AFTER must be one of: $stages" >&2; exit 2; }
+mkdir -p "$out"
 after() { [[ "$1" == "$stop_after" ]] && { echo "stopped after $1 (STOP_AFTER); run again without it to go on"; exit 0; }; return 0; }
 
 stage() {  # stage OUTPUT NAME: run train-world.sh's stage NAME unless OUTPUT is there
