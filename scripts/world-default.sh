@@ -20,8 +20,10 @@
 #   eval      world-sample over 200 held-out captions, chunks 1-3 and chunks 20-30 of the same streams, to OUT/eval-*.txt
 # Seeds: text, vae, data, pairs and ode-init SEED; decoder SEED+1, decoder-code SEED+2; the teacher runs SEED, SEED+7,
 # SEED+8, SEED+9; dmd SEED+1 (the shipped model is DMD seed 1 of two tried, 0 and 1, on the same held-out captions).
-# A stage whose output is already in OUT is kept, so an interrupted run goes on where it stopped. On this 2-core CPU
-# (main's build) the whole line takes about 2.5 hours, most of it the teacher; DIVIDE=100 checks the chain in minutes.
+# A finished stage's output in OUT is kept, so an interrupted run goes on where it stopped (a stage stopped half-way
+# leaves OUT/.running-STAGE behind and is run again). On a 2-core AMD EPYC here (main's build) the whole line takes
+# about 4 h 20 min: the first six stages, text through teacher-1, took 1 h 58 min (README "The shipped line in one
+# call"), the three later teacher runs about 2 h 5 min. DIVIDE=100 runs the whole chain in about 4 minutes.
 # SELFFORCING runs the CLI (default: dotnet run --project src/Hosting -c Release --).
 set -euo pipefail
 out=${1:?usage: scripts/world-default.sh OUT}
@@ -46,21 +48,29 @@ stages="text vae decoder decoder-code data teacher-1 teacher-2 teacher-3 teacher
 mkdir -p "$out"
 after() { [[ "$1" == "$stop_after" ]] && { echo "stopped after $1 (STOP_AFTER); run again without it to go on"; exit 0; }; return 0; }
 
-stage() {  # stage OUTPUT NAME: run train-world.sh's stage NAME unless OUTPUT is there
+# A stage's marker stays in OUT until the stage has finished, so what a stopped stage left half-written is made again.
+stage() {  # stage OUTPUT NAME: run train-world.sh's stage NAME unless OUTPUT is there and finished
   local output=$1 name=$2
-  if [[ -e "$out/$output" ]]; then echo "== $name: kept $out/$output"; else echo "== $name"; "$here/scripts/train-world.sh" "$out" "$name"; fi
+  if [[ -e "$out/$output" && ! -e "$out/.running-$name" ]]; then
+    echo "== $name: kept $out/$output"
+  else
+    echo "== $name"
+    touch "$out/.running-$name"
+    "$here/scripts/train-world.sh" "$out" "$name"
+    rm "$out/.running-$name"
+  fi
   after "$name"
 }
 teacher() {  # teacher FOLDER FROM STEPS LR FOREGROUND SEED_OFFSET
-  if [[ -e "$out/$1/teacher.safetensors" && ! -e "$out/$1/.running" ]]; then
+  if [[ -e "$out/$1/teacher.safetensors" && ! -e "$out/.running-$1" ]]; then
     echo "== $1: kept $out/$1"
   else
     echo "== $1: $3 steps at lr $4"
-    mkdir -p "$out/$1" && touch "$out/$1/.running"  # a teacher saves every 1,000 steps: only a finished one is kept
+    touch "$out/.running-$1"  # a teacher saves every 1,000 steps: only a finished one is kept
     local from=(); [[ -n "$2" ]] && from=(TEACHER_FROM="$out/$2")
     env "${from[@]}" TEACHER_NAME="$1" TEACHER_STEPS="$(n "$3")" TEACHER_LR="$4" TEACHER_FOREGROUND="$5" \
       TEACHER_SEED=$((seed + $6)) "$here/scripts/train-world.sh" "$out" teacher
-    rm "$out/$1/.running"
+    rm "$out/.running-$1"
   fi
   after "$1"
 }
@@ -81,7 +91,7 @@ stage world-tiny-dmd.safetensors export
 
 eval_count=$(n 200)
 for window in early late; do
-  [[ -e "$out/eval-$window.txt" ]] && continue
+  if [[ -e "$out/eval-$window.txt" ]]; then echo "== eval $window: kept $out/eval-$window.txt"; continue; fi
   late=(); [[ $window == late ]] && late=(--chunks 11 --skip-chunks 19)
   echo "== eval $window: $eval_count held-out captions"
   "${sf[@]}" world-sample --world "$out/world-tiny-dmd.safetensors" --count "$eval_count" "${late[@]}" \

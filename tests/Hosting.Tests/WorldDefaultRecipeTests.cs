@@ -58,10 +58,15 @@ public class WorldDefaultRecipeTests
             Assert.Equal(("0.7", "1"), Settings(outDir, "world-vae-decoder.safetensors", "decoder_noise", "seed"));
             Assert.Equal(("1.2", "0.3"), Settings(outDir, "world-vae-decoder-code.safetensors", "decoder_noise", "decoder_code_noise"));
 
+            Assert.Empty(Directory.GetFiles(outDir, ".running-*"));  // every stage that ran finished
+
+            // A stage stopped half-way leaves its marker: its output is made again, not kept.
+            File.WriteAllText(Path.Combine(outDir, ".running-data"), "");
             var (code2, second) = RunRecipe(outDir, ("DIVIDE", "1000"));
             Assert.True(code2 == 0, second);
-            foreach (var kept in new[] { "text", "vae", "decoder", "decoder-code", "data", "teacher-1" })
+            foreach (var kept in new[] { "text", "vae", "decoder", "decoder-code", "teacher-1" })
                 Assert.Contains($"== {kept}: kept", second);
+            Assert.Contains("== data\n", second);
             // Each teacher run's steps are the shipped run's divided by 1,000 (rounded up), each from the one before.
             foreach (var steps in new[] { 11, 10, 14 })
                 Assert.Matches(new Regex($@"teacher step {steps}/{steps} "), second);
@@ -82,6 +87,7 @@ public class WorldDefaultRecipeTests
                 Assert.Matches(new Regex(@"colour\s+\d+\.\d%"), File.ReadAllText(Path.Combine(outDir, $"eval-{window}.txt")));
             var times = File.ReadAllLines(Path.Combine(outDir, "times.txt"));
             Assert.Single(times, l => l.StartsWith("vae "));  // kept, not run twice
+            Assert.Equal(2, times.Count(l => l.StartsWith("data ")));
             foreach (var stage in new[] { "teacher-1", "teacher-2", "teacher-3", "teacher", "pairs", "ode-init", "dmd" })
                 Assert.Single(times, l => l.StartsWith(stage + " "));
 
