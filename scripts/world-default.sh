@@ -48,31 +48,30 @@ stages="text vae decoder decoder-code data teacher-1 teacher-2 teacher-3 teacher
 mkdir -p "$out"
 after() { [[ "$1" == "$stop_after" ]] && { echo "stopped after $1 (STOP_AFTER); run again without it to go on"; exit 0; }; return 0; }
 
-# A stage's marker stays in OUT until the stage has finished, so what a stopped stage left half-written is made again.
-stage() {  # stage OUTPUT NAME: run train-world.sh's stage NAME unless OUTPUT is there and finished
-  local output=$1 name=$2
+# once OUTPUT NAME COMMAND...: run COMMAND unless OUTPUT is in OUT and finished. The marker OUT/.running-NAME stays
+# until COMMAND has finished, so what a stopped stage left half-written (a teacher saves every 1,000 steps) is made again.
+once() {
+  local output=$1 name=$2; shift 2
   if [[ -e "$out/$output" && ! -e "$out/.running-$name" ]]; then
     echo "== $name: kept $out/$output"
   else
     echo "== $name"
     touch "$out/.running-$name"
-    "$here/scripts/train-world.sh" "$out" "$name"
+    "$@"
     rm "$out/.running-$name"
   fi
   after "$name"
 }
+stage() { once "$1" "$2" "$here/scripts/train-world.sh" "$out" "$2"; }  # stage OUTPUT NAME: train-world.sh's stage NAME
 teacher() {  # teacher FOLDER FROM STEPS LR FOREGROUND SEED_OFFSET
-  if [[ -e "$out/$1/teacher.safetensors" && ! -e "$out/.running-$1" ]]; then
-    echo "== $1: kept $out/$1"
-  else
-    echo "== $1: $3 steps at lr $4"
-    touch "$out/.running-$1"  # a teacher saves every 1,000 steps: only a finished one is kept
-    local from=(); [[ -n "$2" ]] && from=(TEACHER_FROM="$out/$2")
-    env "${from[@]}" TEACHER_NAME="$1" TEACHER_STEPS="$(n "$3")" TEACHER_LR="$4" TEACHER_FOREGROUND="$5" \
-      TEACHER_SEED=$((seed + $6)) "$here/scripts/train-world.sh" "$out" teacher
-    rm "$out/.running-$1"
-  fi
-  after "$1"
+  local from=(); [[ -n "$2" ]] && from=(TEACHER_FROM="$out/$2")
+  once "$1/teacher.safetensors" "$1" env "${from[@]}" TEACHER_NAME="$1" TEACHER_STEPS="$(n "$3")" TEACHER_LR="$4" \
+    TEACHER_FOREGROUND="$5" TEACHER_SEED=$((seed + $6)) "$here/scripts/train-world.sh" "$out" teacher
+}
+sample() {  # sample early|late: the evaluator over the held-out captions, chunks 1-3 or 20-30, to OUT/eval-WINDOW.txt
+  local late=(); [[ $1 == late ]] && late=(--chunks 11 --skip-chunks 19)
+  "${sf[@]}" world-sample --world "$out/world-tiny-dmd.safetensors" --count "$(n 200)" "${late[@]}" --out "$out/eval-$1" \
+    | tee "$out/eval-$1.txt"
 }
 
 stage world-text.safetensors text
@@ -89,14 +88,7 @@ stage "ode-init/checkpoint_model_$(printf %06d "$ODE_INIT_STEPS")" ode-init
 stage "dmd/checkpoint_model_$(printf %06d "$DMD_STEPS")" dmd
 stage world-tiny-dmd.safetensors export
 
-eval_count=$(n 200)
-for window in early late; do
-  if [[ -e "$out/eval-$window.txt" ]]; then echo "== eval $window: kept $out/eval-$window.txt"; continue; fi
-  late=(); [[ $window == late ]] && late=(--chunks 11 --skip-chunks 19)
-  echo "== eval $window: $eval_count held-out captions"
-  "${sf[@]}" world-sample --world "$out/world-tiny-dmd.safetensors" --count "$eval_count" "${late[@]}" \
-    --out "$out/eval-$window" | tee "$out/eval-$window.txt.part"
-  mv "$out/eval-$window.txt.part" "$out/eval-$window.txt"
-done
+once eval-early.txt eval-early sample early
+once eval-late.txt eval-late sample late
 after eval
 echo "done: $out/world-tiny-dmd.safetensors (stage times in $out/times.txt, held-out figures in $out/eval-early.txt and eval-late.txt)"
