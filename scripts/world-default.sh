@@ -22,8 +22,8 @@
 # SEED+8, SEED+9; dmd SEED+1 (the shipped model is DMD seed 1 of two tried, 0 and 1, on the same held-out captions).
 # A finished stage's output in OUT is kept, so an interrupted run goes on where it stopped (a stage stopped half-way
 # leaves OUT/.running-STAGE behind and is run again). On a 2-core AMD EPYC here (main's build) the whole line takes
-# about 4 h 20 min: the first six stages, text through teacher-1, took 1 h 58 min (README "The shipped line in one
-# call"), the three later teacher runs about 2 h 5 min. DIVIDE=100 runs the whole chain in about 4 minutes.
+# about 4 h 40 min: text through teacher-1 1 h 58 min, the three later teacher runs 2 h 16 min, the rest 24 min (README
+# "The shipped line in one call" has every stage's figures). DIVIDE=100 runs the whole chain in about 4 minutes.
 # SELFFORCING runs the CLI (default: dotnet run --project src/Hosting -c Release --).
 set -euo pipefail
 out=${1:?usage: scripts/world-default.sh OUT}
