@@ -24,7 +24,7 @@ public sealed class LoadProgress(TextWriter log)
     /// </summary>
     public IEnumerable<KeyValuePair<string, TorchSharp.torch.Tensor>> Stream(string what, string path)
     {
-        var step = Begin(what, path, new FileInfo(path).Length);
+        var step = Begin(what, path, FileSize.Of(path));
         using var sd = StateDict.Open(path);
         foreach (var kv in sd.Tensors()) yield return kv;
         step.Done();

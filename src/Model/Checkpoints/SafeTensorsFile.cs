@@ -40,7 +40,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"safetensors file not found: {path}", path);
-        long length = info.Length;
+        long length = FileSize.Of(path);
         if (length < 8) throw new CheckpointFormatException($"{path}: file is {length} bytes, too short for a safetensors header");
 
         ulong headerLen;

@@ -68,7 +68,7 @@ public sealed class TorchZipCheckpoint : IDisposable
         catch (InvalidDataException e) { throw new CheckpointFormatException($"{path}: corrupt or truncated zip archive ({e.Message})", e); }
         try
         {
-            long fileLength = new FileInfo(path).Length;
+            long fileLength = FileSize.Of(path);
             var pkl = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1)
                       ?? throw new CheckpointFormatException($"{path}: zip archive has no ARCHIVE/data.pkl; not a torch.save checkpoint");
             CheckEntry(path, pkl, fileLength);

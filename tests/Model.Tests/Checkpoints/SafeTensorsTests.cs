@@ -36,6 +36,25 @@ public class SafeTensorsTests
     }
 
     [Fact]
+    public void A_symbolic_link_to_a_file_opens_as_the_file()
+    {
+        // FileInfo.Length of a link is the link's own length; Hugging Face's cache hands out links to its blobs.
+        var dir = Directory.CreateTempSubdirectory("sf-link-");
+        try
+        {
+            using var scope = NewDisposeScope();
+            var target = Path.Combine(dir.FullName, "blob");
+            var a = randn([64, 32], generator: new Generator(5));
+            SafeTensorsWriter.Write(target, new Dictionary<string, Tensor> { ["w"] = a }, new Dictionary<string, string>());
+            var link = Path.Combine(dir.FullName, "model.safetensors");
+            File.CreateSymbolicLink(link, target);
+            using var f = SafeTensorsFile.Open(link);
+            Assert.True(f.Load("w").eq(a).all().item<bool>());
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Fact]
     public void Header_with_duplicate_or_garbage_is_refused()
     {
         var path = Path.GetTempFileName();
