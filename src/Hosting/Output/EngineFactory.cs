@@ -81,7 +81,7 @@ public static class EngineFactory
             if (settings.UnloadTextEncoderAfterUse) log.WriteLine("The text encoder is unloaded after each new prompt (text-encoder.unload-after-use).");
 
             var vaePath = Path.Combine(w.WanDir, WanFolder.Vae);
-            var step = progress.Begin($"the Wan VAE decoder ({settings.DecoderDevice})", vaePath, new FileInfo(vaePath).Length);
+            var step = progress.Begin($"the Wan VAE decoder ({settings.DecoderDevice})", vaePath, FileSize.Of(vaePath));
             var vae = new WanVae(WanVaeConfig.Wan21, decodeDevice, ScalarType.Float32, includeEncoder: false);
             using (var sd = StateDict.Open(vaePath))
             {
@@ -93,7 +93,7 @@ public static class EngineFactory
             IDecodeEngine decode = new WanVaeDecodeEngine(vae);
             if (w.Taehv is not null)
             {
-                step = progress.Begin($"TAEHV ({settings.DecoderDevice})", w.Taehv, new FileInfo(w.Taehv).Length);
+                step = progress.Begin($"TAEHV ({settings.DecoderDevice})", w.Taehv, FileSize.Of(w.Taehv));
                 var taehv = new Model.Taehv.TaehvDecoder(Model.Taehv.TaehvConfig.Wan21, decodeDevice);
                 using var sd = StateDict.Open(w.Taehv);
                 var weights = sd.Keys.ToDictionary(k => k, k => sd.Load(k));

@@ -73,7 +73,7 @@ public sealed class StateDict : IDisposable
     /// </summary>
     private static List<string> ShardsFromIndex(string folder, string index)
     {
-        if (new FileInfo(index).Length > CheckpointLimits.MaxSafeTensorsHeaderBytes)
+        if (FileSize.Of(index) > CheckpointLimits.MaxSafeTensorsHeaderBytes)
             throw new CheckpointFormatException($"{index}: index is over {CheckpointLimits.MaxSafeTensorsHeaderBytes} bytes");
         try
         {

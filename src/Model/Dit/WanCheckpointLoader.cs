@@ -133,6 +133,6 @@ public static class WanCheckpointLoader
 
     /// <summary>Bytes of a weight file, or of the safetensors files of a folder.</summary>
     public static long WeightFileSize(string path) =>
-        Directory.Exists(path) ? Directory.GetFiles(path, "*.safetensors").Sum(f => new FileInfo(f).Length)
-        : File.Exists(path) ? new FileInfo(path).Length : 0;
+        Directory.Exists(path) ? Directory.GetFiles(path, "*.safetensors").Sum(f => FileSize.Of(f))
+        : File.Exists(path) ? FileSize.Of(path) : 0;
 }
